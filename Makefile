@@ -1,0 +1,33 @@
+# Two commands do all the set-up on a fresh machine: `make dev` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+.PHONY: dev test lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+dev: $(STAMP) ## Emulators + every function behind http://127.0.0.1:8080 (Ctrl-C stops all)
+	$(VENV)/bin/python -m devtools.serve
+
+test: $(STAMP) ## Lint, then the whole suite (starts its own emulators)
+	bash devtools/ensure-system-packages.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP) ## Cold start, latency, floor and Firestore operation counts
+	$(VENV)/bin/python -m devtools.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Local tooling (emulators, local runner, benchmark); never deployed."""

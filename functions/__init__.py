@@ -1,0 +1,1 @@
+"""One module per deployed function; each is a thin composition root over `shared`."""

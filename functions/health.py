@@ -1,0 +1,17 @@
+"""GET /api/health — whether Firestore and Pub/Sub are reachable."""
+
+import flask
+import functions_framework
+
+from shared.config import get_settings
+from shared.health import check_health
+from shared.http import endpoint, json_response
+
+
+@functions_framework.http
+@endpoint("GET")
+def health(request: flask.Request) -> flask.Response:
+    """200 healthy or 503 unhealthy, with each backend's state and the version."""
+    settings = get_settings()
+    healthy, body = check_health(settings.project_id, settings.pubsub_topic)
+    return json_response(body, 200 if healthy else 503, None if healthy else {"Retry-After": "30"})

@@ -1,0 +1,29 @@
+"""POST /api/auth/login — exchange e-mail and password for tokens."""
+
+from datetime import UTC, datetime
+
+import flask
+import functions_framework
+
+from shared import accounts, clients
+from shared.config import get_settings
+from shared.http import client_address, endpoint, json_response, load, read_json
+from shared.schemas import Credentials
+
+_schema = Credentials()
+
+
+@functions_framework.http
+@endpoint("POST")
+def login(request: flask.Request) -> flask.Response:
+    """200 with tokens; 401 for any wrong credentials, 403 disabled, 429 too many failures."""
+    body = load(_schema, read_json(request))
+    grant = accounts.login(
+        clients.firestore_client(),
+        body["email"],
+        body["password"],
+        client_address(request),
+        get_settings(),
+        datetime.now(UTC),
+    )
+    return json_response(grant.to_json())

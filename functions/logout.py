@@ -1,0 +1,21 @@
+"""POST /api/auth/logout — revoke the session of a refresh token."""
+
+from datetime import UTC, datetime
+
+import flask
+import functions_framework
+
+from shared import accounts, clients
+from shared.http import empty_response, endpoint, load, read_json
+from shared.schemas import RefreshRequest
+
+_schema = RefreshRequest()
+
+
+@functions_framework.http
+@endpoint("POST")
+def logout(request: flask.Request) -> flask.Response:
+    """204 always once the body is valid: logging out twice, or with a dead token, is fine."""
+    body = load(_schema, read_json(request))
+    accounts.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC))
+    return empty_response(204)

@@ -1,0 +1,22 @@
+"""POST /api/auth/refresh — a new access token for a live refresh token."""
+
+from datetime import UTC, datetime
+
+import flask
+import functions_framework
+
+from shared import accounts, clients
+from shared.config import get_settings
+from shared.http import endpoint, json_response, load, read_json
+from shared.schemas import RefreshRequest
+
+_schema = RefreshRequest()
+
+
+@functions_framework.http
+@endpoint("POST")
+def refresh(request: flask.Request) -> flask.Response:
+    """200 with a new access token (and a new refresh token when rotation is on); 401 otherwise."""
+    body = load(_schema, read_json(request))
+    grant = accounts.refresh(clients.firestore_client(), body["refreshToken"], get_settings(), datetime.now(UTC))
+    return json_response(grant.to_json())

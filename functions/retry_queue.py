@@ -1,0 +1,25 @@
+"""CloudEvent function: Cloud Scheduler's tick (via Pub/Sub) replays the retry queue."""
+
+from datetime import UTC, datetime
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from shared import clients
+from shared.config import get_settings
+from shared.logs import log
+from shared.publish import PubSubPublisher
+from shared.queue import replay_queue
+
+
+@functions_framework.cloud_event
+def retry_queue(event: CloudEvent) -> None:
+    """Replay due queue items; the tick's payload is ignored.
+
+    Raises only when Firestore itself fails (a transient error worth a retry);
+    publish failures are recorded on the items and end the run normally.
+    """
+    settings = get_settings()
+    publisher = PubSubPublisher(settings.project_id, settings.pubsub_topic, settings.publish_timeout_seconds)
+    report = replay_queue(clients.firestore_client(), publisher, settings.max_retry_attempts, datetime.now(UTC))
+    log("INFO", "retry queue replayed", event_id=event["id"], **report.summary())

@@ -1,0 +1,222 @@
+"""Accounts and sessions: register, log in, refresh and log out against Firestore.
+
+Users live in `users/{userId}`; `emails/{sha256(email)}` makes an e-mail unique
+(created in the same batch as the user, so two concurrent sign-ups cannot both
+win). A session is `sessions/{sessionId}` holding only the SHA-256 of its refresh
+token; `expiresAt` drives the TTL policy that deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared import errors, passwords, ratelimit, tokens
+from shared.config import Settings
+from shared.store import EMAILS, SESSIONS, USERS, bounded, key_digest
+
+ROTATION_GRACE_SECONDS = 30
+_INVALID_LOGIN = "Invalid email or password."
+_INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a successful register, login or refresh hands the client."""
+
+    user_id: str
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+    email: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body, in the spec's field names."""
+        body: dict[str, Any] = {}
+        if self.email is not None:
+            body["userId"] = self.user_id
+            body["email"] = self.email
+        body["accessToken"] = self.access_token
+        if self.refresh_token is not None:
+            body["refreshToken"] = self.refresh_token
+        body["expiresIn"] = self.expires_in
+        body["tokenType"] = "Bearer"
+        return body
+
+
+def _session_document(user_id: str, session_id: str, settings: Settings, now: datetime) -> tuple[dict, str]:
+    from google.cloud import firestore
+
+    nonce = tokens.new_nonce()
+    refresh_token = tokens.derive_refresh_token(settings.require_jwt_secret(), session_id, nonce)
+    document = {
+        "userId": user_id,
+        "refreshTokenHash": tokens.hash_refresh_token(refresh_token),
+        "nonce": nonce,
+        "generation": 0,
+        "previousTokenHash": None,
+        "rotatedAt": None,
+        "expiresAt": now + timedelta(days=settings.refresh_token_expire_days),
+        "createdAt": firestore.SERVER_TIMESTAMP,
+        "lastUsedAt": now,
+        "revokedAt": None,
+    }
+    return document, refresh_token
+
+
+def _grant(user_id: str, settings: Settings, now: datetime, **extra: Any) -> Grant:
+    access = tokens.create_access_token(user_id, settings.require_jwt_secret(), now, settings.access_token_ttl_seconds)
+    return Grant(user_id=user_id, access_token=access, expires_in=settings.access_token_ttl_seconds, **extra)
+
+
+def register(db: Any, email: str, password: str, settings: Settings, now: datetime) -> Grant:
+    """Create a user and its first session; EmailTaken if the e-mail is registered."""
+    from google.api_core.exceptions import Conflict
+    from google.cloud import firestore
+
+    if settings.allowed_emails is not None and email not in settings.allowed_emails:
+        raise errors.Forbidden("This e-mail address may not register on this service.")
+    user_id = tokens.new_session_id()
+    session_id = tokens.new_session_id()
+    session, refresh_token = _session_document(user_id, session_id, settings, now)
+    batch = db.batch()
+    batch.create(
+        db.collection(EMAILS).document(key_digest(email)),
+        {"userId": user_id, "createdAt": firestore.SERVER_TIMESTAMP},
+    )
+    batch.create(
+        db.collection(USERS).document(user_id),
+        {
+            "email": email,
+            "passwordHash": passwords.hash_password(password, settings.bcrypt_rounds),
+            "isActive": True,
+            "createdAt": firestore.SERVER_TIMESTAMP,
+            "updatedAt": firestore.SERVER_TIMESTAMP,
+        },
+    )
+    batch.create(db.collection(SESSIONS).document(session_id), session)
+    try:
+        batch.commit(**bounded())
+    except Conflict:
+        raise errors.EmailTaken("An account with this e-mail already exists.") from None
+    return _grant(user_id, settings, now, refresh_token=refresh_token, email=email)
+
+
+def login(db: Any, email: str, password: str, address: str, settings: Settings, now: datetime) -> Grant:
+    """Check the password and open a session; one 401 for unknown e-mail and wrong password."""
+    from google.cloud import firestore
+
+    ratelimit.enforce_login_limit(db, email, address, now)
+    query = db.collection(USERS).where(filter=firestore.FieldFilter("email", "==", email)).limit(1)
+    found = list(query.get(**bounded()))
+    user = found[0] if found else None
+    if user is None:
+        passwords.burn_equivalent_time(settings.bcrypt_rounds)
+        ok = False
+    else:
+        ok = passwords.verify_password(password, user.get("passwordHash") or "")
+    if not ok:
+        ratelimit.record_login_failure(db, email, address, now)
+        raise errors.Unauthorized(_INVALID_LOGIN)
+    if user.get("isActive") is False:
+        raise errors.Forbidden("This account is disabled.")
+    session_id = tokens.new_session_id()
+    session, refresh_token = _session_document(user.id, session_id, settings, now)
+    db.collection(SESSIONS).document(session_id).create(session, **bounded())
+    return _grant(user.id, settings, now, refresh_token=refresh_token, email=email)
+
+
+def _live_session(snapshot: Any, now: datetime) -> dict[str, Any]:
+    if not snapshot.exists:
+        raise errors.Unauthorized(_INVALID_REFRESH)
+    session = snapshot.to_dict()
+    if session.get("revokedAt") is not None or session["expiresAt"] <= now:
+        raise errors.Unauthorized(_INVALID_REFRESH)
+    return session
+
+
+def _parse(raw_token: str) -> tokens.RefreshToken:
+    try:
+        return tokens.parse_refresh_token(raw_token)
+    except tokens.TokenError:
+        raise errors.Unauthorized(_INVALID_REFRESH) from None
+
+
+def refresh(db: Any, raw_token: str, settings: Settings, now: datetime) -> Grant:
+    """A new access token for a live session (and, with rotation on, a new refresh token)."""
+    presented = _parse(raw_token)
+    ref = db.collection(SESSIONS).document(presented.session_id)
+    if settings.refresh_token_rotation:
+        return _refresh_rotating(db, ref, presented, settings, now)
+    session = _live_session(ref.get(**bounded()), now)
+    if not tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
+        raise errors.Unauthorized(_INVALID_REFRESH)
+    ref.update({"lastUsedAt": now}, **bounded())
+    return _grant(session["userId"], settings, now)
+
+
+def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, settings: Settings, now: datetime) -> Grant:
+    """Rotate with a compare-and-set write: of concurrent refreshes exactly one rotates.
+
+    The write is conditioned on the session's update time, so it is atomic like a
+    transaction but takes no lock (the emulator stalls on contended transactions).
+    A loser re-reads and, within the grace window, gets the winner's token back.
+    """
+    from google.api_core.exceptions import FailedPrecondition
+
+    key = settings.require_jwt_secret()
+    for _ in range(10):
+        snapshot = ref.get(**bounded())
+        session = _live_session(snapshot, now)
+        if tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
+            nonce = tokens.new_nonce()
+            new_token = tokens.derive_refresh_token(key, presented.session_id, nonce)
+            try:
+                ref.update(
+                    {
+                        "refreshTokenHash": tokens.hash_refresh_token(new_token),
+                        "nonce": nonce,
+                        "generation": session.get("generation", 0) + 1,
+                        "previousTokenHash": presented.digest,
+                        "rotatedAt": now,
+                        "lastUsedAt": now,
+                    },
+                    option=db.write_option(last_update_time=snapshot.update_time),
+                    **bounded(),
+                )
+            except FailedPrecondition:
+                continue  # another refresh won the race: re-read and take the grace path
+            return _grant(session["userId"], settings, now, refresh_token=new_token)
+        rotated_at = session.get("rotatedAt")
+        if (
+            tokens.same_digest(presented.digest, session.get("previousTokenHash"))
+            and rotated_at is not None
+            and (now - rotated_at).total_seconds() <= ROTATION_GRACE_SECONDS
+        ):
+            current = tokens.derive_refresh_token(key, presented.session_id, session["nonce"])
+            if tokens.same_digest(tokens.hash_refresh_token(current), session.get("refreshTokenHash")):
+                return _grant(session["userId"], settings, now, refresh_token=current)
+        # A retired token came back: someone else may hold it. End the whole session.
+        ref.update({"revokedAt": now, "revokedReason": "refresh token reuse"}, **bounded())
+        raise errors.Unauthorized(_INVALID_REFRESH)
+    raise errors.ServiceUnavailable("The session is busy; retry the refresh.", retry_after=1)
+
+
+def logout(db: Any, raw_token: str, now: datetime) -> None:
+    """Revoke the session of a refresh token; a no-op for unknown or already revoked tokens."""
+    try:
+        presented = tokens.parse_refresh_token(raw_token)
+    except tokens.TokenError:
+        return
+    ref = db.collection(SESSIONS).document(presented.session_id)
+    snapshot = ref.get(**bounded())
+    if not snapshot.exists:
+        return
+    session = snapshot.to_dict()
+    if session.get("revokedAt") is not None:
+        return
+    if tokens.same_digest(presented.digest, session.get("refreshTokenHash")) or tokens.same_digest(
+        presented.digest, session.get("previousTokenHash")
+    ):
+        ref.update({"revokedAt": now, "revokedReason": "logout"}, **bounded())

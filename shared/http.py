@@ -1,0 +1,197 @@
+"""The one HTTP edge helper: CORS, method check, JSON body, error mapping, access log.
+
+Every HTTP entry point is a plain `handler(request) -> Response` wrapped by
+`endpoint(...)`; handlers raise `shared.errors.ApiError` and never build error
+bodies themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import flask
+import werkzeug.exceptions
+from marshmallow import Schema, ValidationError
+
+from shared import errors
+from shared.config import ConfigError, get_settings
+from shared.cors import cors_headers, preflight_headers
+from shared.logs import bind_trace, log, parse_trace, unbind_trace
+
+MAX_BODY_BYTES = 64 * 1024
+Handler = Callable[[flask.Request], flask.Response]
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> flask.Response:
+    """A JSON response with the given status."""
+    return flask.Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def problem_response(error: errors.ApiError) -> flask.Response:
+    """The RFC 9457 problem-details response for an API error."""
+    return flask.Response(
+        json.dumps(error.to_problem()),
+        status=error.status,
+        headers=error.headers,
+        mimetype="application/problem+json",
+    )
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> flask.Response:
+    """A response with no body."""
+    return flask.Response(status=status, headers=headers)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(request: flask.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or the 4xx error that says why not."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise errors.UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        raw = request.get_data(cache=True)
+    except werkzeug.exceptions.RequestEntityTooLarge:
+        raise errors.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.") from None
+    if not raw.strip():
+        raise errors.BadRequest("The request body is empty; send a JSON object.")
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise errors.BadRequest("The request body is not valid UTF-8 JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate `body` with a marshmallow schema; 400 with per-field errors on failure."""
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        raise errors.ValidationFailed(
+            {field: msgs if isinstance(msgs, list) else [str(msgs)] for field, msgs in messages.items()}
+        ) from None
+    except RecursionError:
+        raise errors.BadRequest("The request body is nested too deeply.") from None
+
+
+def client_address(request: flask.Request) -> str:
+    """The caller's address as the platform's front end saw it.
+
+    The right-most X-Forwarded-For entry is the one Google's front end appended;
+    entries to its left are whatever the client chose to send.
+    """
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-1] if hops else (request.remote_addr or "unknown")
+
+
+def _backend_unavailable(exc: Exception) -> bool:
+    """Whether `exc` means a Google backend (Firestore) could not be reached in time."""
+    if not type(exc).__module__.startswith("google."):
+        return False
+    from google.api_core import exceptions as gexc
+
+    unavailable = gexc.ServiceUnavailable | gexc.DeadlineExceeded | gexc.RetryError | gexc.InternalServerError
+    return isinstance(exc, unavailable)
+
+
+def _dispatch(
+    handler: Handler, request: flask.Request, methods: tuple[str, ...], origins: tuple[str, ...]
+) -> flask.Response:
+    if request.method == "OPTIONS":
+        return empty_response(204, preflight_headers(request.headers.get("Origin"), origins, methods))
+    if request.method not in methods:
+        raise errors.MethodNotAllowed(request.method, methods)
+    return handler(request)
+
+
+def endpoint(*methods: str) -> Callable[[Handler], Handler]:
+    """Decorate an HTTP handler with CORS, method check, error mapping and an access log."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(request: flask.Request) -> flask.Response:
+            started = time.perf_counter()
+            try:
+                settings = get_settings()
+            except ConfigError as exc:
+                log("CRITICAL", f"configuration error: {exc}")
+                return problem_response(errors.ApiError("The service is misconfigured."))
+            token = bind_trace(
+                parse_trace(
+                    request.headers.get("X-Cloud-Trace-Context"),
+                    request.headers.get("traceparent"),
+                    settings.project_id,
+                )
+            )
+            try:
+                try:
+                    response = _dispatch(handler, request, methods, settings.allowed_origins)
+                except errors.ApiError as exc:
+                    response = problem_response(exc)
+                except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become 5xx
+                    if _backend_unavailable(exc):
+                        log("ERROR", f"backend unavailable: {type(exc).__name__}: {exc}")
+                        response = problem_response(
+                            errors.ServiceUnavailable("The database is unreachable; try again shortly.")
+                        )
+                    else:
+                        get_logger_exception(exc)
+                        response = problem_response(errors.ApiError("An unexpected error occurred."))
+                response.headers.update(cors_headers(request.headers.get("Origin"), settings.allowed_origins))
+                latency = time.perf_counter() - started
+                log(
+                    "WARNING" if response.status_code >= 500 else "INFO",
+                    f"{request.method} {request.path} {response.status_code} {latency * 1000:.1f}ms",
+                    httpRequest={
+                        "requestMethod": request.method,
+                        "requestUrl": request.path,
+                        "status": response.status_code,
+                        "latency": f"{latency:.6f}s",
+                        "userAgent": request.headers.get("User-Agent", "")[:200],
+                        "remoteIp": client_address(request),
+                    },
+                )
+                return response
+            finally:
+                unbind_trace(token)
+
+        return wrapper
+
+    return decorate
+
+
+def get_logger_exception(exc: Exception) -> None:
+    """Log an unexpected exception with its traceback as one ERROR event."""
+    from shared.logs import get_logger
+
+    get_logger().error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+
+
+def seconds_until(deadline_epoch: float, now_epoch: float) -> int:
+    """Whole seconds from now until a deadline, at least 1 (for Retry-After)."""
+    return max(1, math.ceil(deadline_epoch - now_epoch))
+
+
+def bearer_token(request: flask.Request) -> str:
+    """The token of an `Authorization: Bearer …` header; 401 with a challenge otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if not header:
+        raise errors.InvalidBearerToken("Send an access token: Authorization: Bearer <token>.", error=None)
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 4096:
+        raise errors.InvalidBearerToken("The Authorization header must be 'Bearer <access token>'.")
+    return token.strip()

@@ -1,0 +1,120 @@
+"""Replay the retry queue: publish tweets whose capture could not reach Pub/Sub.
+
+A run takes a bounded batch of due items, oldest first, and for each one:
+claims it with a compare-and-set write (attempts + 1, due again only after a
+lease), publishes, then records the message id and deletes the item in one
+batch. Two overlapping runs cannot both claim an item, and an item whose run
+crashed comes due again when the lease runs out. The first failed publish ends
+the run: Pub/Sub is down, and the other items keep their attempts for later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.capture import mark_published
+from shared.logs import log
+from shared.publish import Publisher, PublishFailed, build_message
+from shared.store import QUEUE, bounded
+
+BATCH_SIZE = 25
+CLAIM_LEASE = timedelta(minutes=2)
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_CAP = timedelta(hours=6)
+ACTIVE = ("pending", "retrying")
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next attempt after `attempts` failures: 5 min, 10, 20, … up to 6 h."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class ReplayReport:
+    """What one replay run did."""
+
+    published: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Counts for the log line."""
+        return {name: len(getattr(self, name)) for name in ("published", "retried", "failed", "skipped")}
+
+
+def due_items(db: Any, now: datetime, limit: int) -> list[Any]:
+    """Up to `limit` queue items due by `now`, oldest capture first (one query)."""
+    from google.cloud import firestore
+
+    query = (
+        db.collection(QUEUE)
+        .where(filter=firestore.FieldFilter("status", "in", list(ACTIVE)))
+        .where(filter=firestore.FieldFilter("nextAttemptAt", "<=", now))
+        .order_by("nextAttemptAt")
+        .limit(limit)
+    )
+    return sorted(query.get(**bounded(10.0)), key=lambda snap: (snap.get("createdAt"), snap.id))
+
+
+def _claim(db: Any, snapshot: Any, now: datetime) -> bool:
+    """Take the item for this run; False if another run changed it since it was read."""
+    from google.api_core.exceptions import FailedPrecondition, NotFound
+
+    try:
+        snapshot.reference.update(
+            {
+                "attempts": (snapshot.get("attempts") or 0) + 1,
+                "nextAttemptAt": now + CLAIM_LEASE,
+                "lastAttemptAt": now,
+                "updatedAt": now,
+            },
+            option=db.write_option(last_update_time=snapshot.update_time),
+            **bounded(),
+        )
+    except (FailedPrecondition, NotFound):
+        return False
+    return True
+
+
+def _fail(snapshot: Any, attempts: int, error: str, now: datetime, max_attempts: int) -> str:
+    if attempts >= max_attempts:
+        update = {"status": "failed", "errorMessage": error, "failedAt": now, "updatedAt": now}
+    else:
+        update = {
+            "status": "retrying",
+            "errorMessage": error,
+            "nextAttemptAt": now + backoff(attempts),
+            "updatedAt": now,
+        }
+    snapshot.reference.update(update, **bounded())
+    return update["status"]
+
+
+def replay_queue(
+    db: Any, publisher: Publisher, max_attempts: int, now: datetime, limit: int = BATCH_SIZE
+) -> ReplayReport:
+    """One replay run over the due queue items (see the module docstring)."""
+    report = ReplayReport()
+    for snapshot in due_items(db, now, limit):
+        attempts = (snapshot.get("attempts") or 0) + 1
+        if attempts > max_attempts:
+            _fail(snapshot, attempts - 1, snapshot.get("errorMessage") or "abandoned mid-attempt", now, max_attempts)
+            report.failed.append(snapshot.id)
+            continue
+        if not _claim(db, snapshot, now):
+            report.skipped.append(snapshot.id)
+            continue
+        message = build_message(snapshot.get("userId"), snapshot.get("tweetData"), snapshot.get("captureDate"))
+        try:
+            message_id = publisher.publish(message)
+        except PublishFailed as exc:
+            status = _fail(snapshot, attempts, str(exc), now, max_attempts)
+            (report.failed if status == "failed" else report.retried).append(snapshot.id)
+            log("WARNING", "replay publish failed; stopping this run", dedupKey=snapshot.id, attempts=attempts)
+            break
+        mark_published(db, snapshot.id, message_id)
+        report.published.append(snapshot.id)
+    return report

@@ -1,0 +1,108 @@
+"""Helpers for tests that talk to the emulators and the real functions."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+import functions_framework
+from flask.testing import FlaskClient
+
+from tests.conftest import PROJECT, ROOT, TOPIC
+
+STRONG_PASSWORD = "Correct-Horse-9"
+
+
+def function_client(target: str) -> FlaskClient:
+    """A test client for an entry point of main.py, built the way functions-framework serves it."""
+    return functions_framework.create_app(target, str(ROOT / "main.py")).test_client()
+
+
+def new_email() -> str:
+    """A unique e-mail address."""
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def tweet_id() -> str:
+    """A random 19-digit tweet id."""
+    return str(random.randint(10**18, 10**19 - 1))
+
+
+def tweet_body(**overrides: Any) -> dict[str, Any]:
+    """A realistic capture body as the extension's content script sends it."""
+    tid = overrides.pop("tweetId", None) or tweet_id()
+    body = {
+        "tweetId": tid,
+        "tweetUrl": f"https://x.com/someone/status/{tid}",
+        "tweetText": "A liked tweet — with unicode ✓",
+        "authorUsername": "someone",
+        "authorDisplayName": "Some One",
+        "timestamp": "2025-11-19T10:30:00.000Z",
+        "capturedAt": 1763548200000,
+        "isReply": True,
+        "isRetweet": False,
+        "isQuoteTweet": False,
+        "isThread": False,
+        "threadId": tid,
+        "parentTweetId": None,
+        "conversationId": tid,
+        "hasImage": False,
+        "hasVideo": False,
+        "hasLink": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def register(client: FlaskClient | None = None, email: str | None = None) -> dict[str, Any]:
+    """Register a fresh account through the register function; its JSON response."""
+    client = client or function_client("register")
+    response = client.post("/", json={"email": email or new_email(), "password": STRONG_PASSWORD})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def subscribe(name: str) -> str:
+    """Create a pull subscription on the topic; its path."""
+    from google.cloud import pubsub_v1
+
+    subscriber = pubsub_v1.SubscriberClient()
+    path = subscriber.subscription_path(PROJECT, name)
+    with subscriber:
+        subscriber.create_subscription(name=path, topic=f"projects/{PROJECT}/topics/{TOPIC}")
+    return path
+
+
+def pull(subscription: str, expect: int, timeout: float = 10.0, settle: float = 1.0) -> list[Any]:
+    """Pull and ack messages until `expect` arrived and `settle` more seconds brought no more."""
+    from google.cloud import pubsub_v1
+
+    received: list[Any] = []
+    subscriber = pubsub_v1.SubscriberClient()
+    deadline = time.monotonic() + timeout
+    quiet_until = None
+    with subscriber:
+        while time.monotonic() < deadline:
+            response = subscriber.pull(
+                request={"subscription": subscription, "max_messages": 100}, timeout=5, retry=None
+            )
+            if response.received_messages:
+                received.extend(m.message for m in response.received_messages)
+                subscriber.acknowledge(
+                    request={"subscription": subscription, "ack_ids": [m.ack_id for m in response.received_messages]}
+                )
+                quiet_until = None
+            elif len(received) >= expect:
+                quiet_until = quiet_until or time.monotonic() + settle
+                if time.monotonic() >= quiet_until:
+                    break
+            time.sleep(0.05)
+    return received
+
+
+def decode(message: Any) -> dict[str, Any]:
+    """The JSON body of a Pub/Sub message."""
+    return json.loads(message.data.decode("utf-8"))
