@@ -16,7 +16,6 @@ from shared import errors, passwords, ratelimit, tokens
 from shared.config import Settings
 from shared.store import EMAILS, SESSIONS, USERS, bounded, key_digest
 
-ROTATION_GRACE_SECONDS = 30
 _INVALID_LOGIN = "Invalid email or password."
 _INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
 
@@ -192,7 +191,7 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
         if (
             tokens.same_digest(presented.digest, session.get("previousTokenHash"))
             and rotated_at is not None
-            and (now - rotated_at).total_seconds() <= ROTATION_GRACE_SECONDS
+            and (now - rotated_at).total_seconds() <= settings.refresh_token_grace_seconds
         ):
             current = tokens.derive_refresh_token(key, presented.session_id, session["nonce"])
             if tokens.same_digest(tokens.hash_refresh_token(current), session.get("refreshTokenHash")):

@@ -33,6 +33,7 @@ class Settings:
     publish_timeout_seconds: float = 3.0
     max_retry_attempts: int = 5
     refresh_token_rotation: bool = False
+    refresh_token_grace_seconds: int = 30
 
     @property
     def access_token_ttl_seconds(self) -> int:
@@ -117,6 +118,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_seconds=_float(env, "PUBLISH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
         max_retry_attempts=_int(env, "MAX_RETRY_ATTEMPTS", 5, 1, 100),
         refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", False),
+        refresh_token_grace_seconds=_int(env, "REFRESH_TOKEN_GRACE_SECONDS", 30, 0, 300),
     )
     if settings.jwt_secret_key:
         settings.require_jwt_secret()

@@ -13,8 +13,8 @@ from shared.emails import normalize_email
 
 MAX_PASSWORD_BYTES = 72  # bcrypt cannot hash more
 MAX_TOKEN_CHARS = 512
-_DIGITS = re.compile(r"\d{15,20}")
-_OPTIONAL_ID = re.compile(r"\d{1,20}")
+_DIGITS = re.compile(r"\A[0-9]{15,20}\Z")
+_OPTIONAL_ID = re.compile(r"\A[0-9]{1,20}\Z")
 
 
 class StrictBoolean(fields.Boolean):

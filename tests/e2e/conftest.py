@@ -1,0 +1,38 @@
+"""End-to-end fixtures: entry points in real functions-framework processes on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from devtools.server import FunctionServer
+from tests.conftest import JWT_KEY, PROJECT, Emulators
+
+
+def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:
+    """The environment a function process gets in these tests."""
+    env = {
+        **emulators.env(),
+        "GCP_PROJECT_ID": PROJECT,
+        "JWT_SECRET_KEY": JWT_KEY,
+        "BCRYPT_ROUNDS": "4",
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(name="serve")
+def _serve(emulators: Emulators) -> Iterator[Callable[..., FunctionServer]]:
+    """Start entry points as processes on the session emulators; all stopped after the test."""
+    started: list[FunctionServer] = []
+
+    def serve(target: str, **env: str) -> FunctionServer:
+        server = FunctionServer(target, server_env(emulators, **env)).start()
+        started.append(server)
+        return server
+
+    yield serve
+    for server in started:
+        server.stop()

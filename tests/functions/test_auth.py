@@ -1,0 +1,261 @@
+"""register, login, refresh and logout through the real entry points, on the Firestore emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import bcrypt
+import jwt
+import pytest
+from google.cloud.firestore import FieldFilter
+
+from shared import store, tokens
+from tests.conftest import JWT_KEY
+from tests.support import STRONG_PASSWORD, function_client, new_email, register
+
+PROBLEM = "application/problem+json"
+
+
+def _post(target: str, body: Any = None, **kwargs: Any) -> Any:
+    return function_client(target).post("/", json=body, **kwargs)
+
+
+def test_register_returns_the_spec_body() -> None:
+    """201 with userId, normalised email, tokens, expiresIn 3600 and tokenType Bearer."""
+    email = new_email()
+    response = _post("register", {"email": email.upper(), "password": STRONG_PASSWORD})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"userId", "email", "accessToken", "refreshToken", "expiresIn", "tokenType"}
+    assert body["email"] == email and body["expiresIn"] == 3600 and body["tokenType"] == "Bearer"
+    claims = jwt.decode(body["accessToken"], JWT_KEY, algorithms=["HS256"], audience="tweet-capture-api")
+    assert claims["sub"] == body["userId"] and claims["type"] == "access" and claims["iss"] == "tweet-capture-api"
+    assert tokens.verify_access_token(body["accessToken"], JWT_KEY) == body["userId"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"email": "nope", "password": STRONG_PASSWORD}, {"email"}),
+        ({"email": new_email(), "password": "short1A"}, {"password"}),
+        ({"email": new_email(), "password": "nouppercase1"}, {"password"}),
+        ({"email": new_email(), "password": "NOLOWERCASE1"}, {"password"}),
+        ({"email": new_email(), "password": "NoDigitsAtAll"}, {"password"}),
+        ({"email": new_email(), "password": "Aa1" + "é" * 35}, {"password"}),
+        ({"email": None, "password": None}, {"email", "password"}),
+        ({}, {"email", "password"}),
+    ],
+)
+def test_register_validation_errors_name_each_field(body: dict[str, Any], fields: set[str]) -> None:
+    """400 problem JSON whose `errors` names each bad field."""
+    response = _post("register", body)
+    assert response.status_code == 400
+    assert response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["status"] == 400 and problem["title"] and problem["detail"]
+    assert set(problem["errors"]) == fields
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": "email=a@b.co", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({"data": "{}", "content_type": "text/plain"}, 415),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400),
+        ({"data": "", "content_type": "application/json"}, 400),
+        ({"data": b"\xff\xfe{}", "content_type": "application/json"}, 400),
+    ],
+)
+def test_non_json_bodies_are_4xx_problems(kwargs: dict[str, Any], status: int) -> None:
+    """Wrong content types are 415, malformed JSON is 400, both as problem JSON."""
+    response = function_client("register").post("/", **kwargs)
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("target", ["register", "login", "refresh", "logout"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_wrong_method_is_405(target: str, method: str) -> None:
+    """Only POST (and OPTIONS) are served; others get 405 with Allow."""
+    response = function_client(target).open("/", method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST, OPTIONS"
+    assert response.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda email: email.replace("user", "User").replace("example", "Example"),
+        lambda email: f" {email} ",
+        lambda email: email.replace("@", "\u200b@"),
+        lambda email: "\ufeff" + email.upper(),
+    ],
+    ids=["mixed-case", "padded", "zero-width", "bom-upper"],
+)
+def test_email_variants_are_one_account(spell: Any) -> None:
+    """`User@Example.com`, ` user@example.com ` and `user\u200b@example.com` are one account (409)."""
+    email = new_email()
+    register(email=email)
+    response = _post("register", {"email": spell(email), "password": STRONG_PASSWORD})
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM
+
+
+def test_allowed_emails_limits_sign_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ALLOWED_EMAILS set, only those addresses may register (403 for others)."""
+    owner = new_email()
+    monkeypatch.setenv("ALLOWED_EMAILS", owner.upper())
+    assert _post("register", {"email": new_email(), "password": STRONG_PASSWORD}).status_code == 403
+    assert _post("register", {"email": owner, "password": STRONG_PASSWORD}).status_code == 201
+
+
+def test_login_returns_tokens_for_the_right_password() -> None:
+    """200 with the same body shape as register."""
+    email = new_email()
+    user = register(email=email)
+    response = _post("login", {"email": f"  {email.upper()} ", "password": STRONG_PASSWORD})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["userId"] == user["userId"] and body["email"] == email
+    assert body["refreshToken"] != user["refreshToken"]
+
+
+def test_unknown_email_and_wrong_password_look_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same 401 body for both; the unknown e-mail still costs one bcrypt check."""
+    email = new_email()
+    register(email=email)
+    checks: list[int] = []
+    real_checkpw = bcrypt.checkpw
+
+    def counting_checkpw(password: bytes, hashed: bytes) -> bool:
+        checks.append(1)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
+    wrong = _post("login", {"email": email, "password": "Wrong-Password-1"})
+    unknown = _post("login", {"email": new_email(), "password": "Wrong-Password-1"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json()
+    assert len(checks) == 2
+
+
+def test_password_over_72_bytes_is_401_at_login() -> None:
+    """A password bcrypt cannot take is a plain 401 at login, never a 500."""
+    email = new_email()
+    register(email=email)
+    response = _post("login", {"email": email, "password": "Aa1" + "é" * 40})
+    assert response.status_code == 401
+    assert response.mimetype == PROBLEM
+
+
+def test_disabled_account_is_403(db: Any) -> None:
+    """IsActive false → 403 for the right password."""
+    email = new_email()
+    user = register(email=email)
+    db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
+    assert _post("login", {"email": email, "password": STRONG_PASSWORD}).status_code == 403
+
+
+def test_failed_logins_are_rate_limited_per_email() -> None:
+    """After 10 failures for one e-mail, login answers 429 with Retry-After, even with the right password."""
+    email = new_email()
+    register(email=email)
+    client = function_client("login")
+    for i in range(10):
+        headers = {"X-Forwarded-For": f"198.51.100.{i}"}
+        assert client.post("/", json={"email": email, "password": "Wrong-1a"}, headers=headers).status_code == 401
+    blocked = client.post("/", json={"email": email, "password": STRONG_PASSWORD})
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 15 * 60
+    assert blocked.mimetype == PROBLEM
+
+
+def test_failed_logins_are_rate_limited_per_address() -> None:
+    """Ten failures from one address across many e-mails block that address (429)."""
+    client = function_client("login")
+    address = {"X-Forwarded-For": f"203.0.113.{datetime.now(UTC).microsecond % 250}, 192.0.2.{id(client) % 250}"}
+    for _ in range(10):
+        assert client.post("/", json={"email": new_email(), "password": "x"}, headers=address).status_code == 401
+    assert client.post("/", json={"email": new_email(), "password": "x"}, headers=address).status_code == 429
+
+
+def test_sessions_keep_only_a_hash_of_the_refresh_token(db: Any) -> None:
+    """The sessions document holds the SHA-256 of the token: neither the token nor its secret appears."""
+    user = register()
+    refresh_token = user["refreshToken"]
+    session_id = refresh_token.split(".")[1]
+    session = db.collection(store.SESSIONS).document(session_id).get().to_dict()
+    assert session["refreshTokenHash"] == tokens.hash_refresh_token(refresh_token)
+    stored = repr(session)
+    assert refresh_token not in stored and refresh_token.split(".")[2] not in stored
+    for document in db.collection(store.SESSIONS).where(filter=FieldFilter("userId", "==", user["userId"])).stream():
+        assert refresh_token.split(".")[2] not in repr(document.to_dict())
+
+
+def test_timestamps_are_timezone_aware_utc(db: Any) -> None:
+    """ExpiresAt is 30 days ahead in aware UTC; createdAt is the server's timestamp."""
+    user = register()
+    session = db.collection(store.SESSIONS).document(user["refreshToken"].split(".")[1]).get().to_dict()
+    assert session["expiresAt"].tzinfo is not None and session["createdAt"].tzinfo is not None
+    ahead = session["expiresAt"] - datetime.now(UTC)
+    assert timedelta(days=29, hours=23) < ahead <= timedelta(days=30)
+    account = db.collection(store.USERS).document(user["userId"]).get().to_dict()
+    assert abs(account["createdAt"] - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_refresh_returns_a_new_access_token() -> None:
+    """200 with accessToken, expiresIn and tokenType, and no refresh token by default."""
+    user = register()
+    response = _post("refresh", {"refreshToken": user["refreshToken"]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"accessToken", "expiresIn", "tokenType"}
+    assert tokens.verify_access_token(body["accessToken"], JWT_KEY) == user["userId"]
+
+
+@pytest.mark.parametrize("mutate", ["expired", "revoked", "tampered", "access-token", "unknown-session"])
+def test_refresh_refuses_dead_tokens(mutate: str, db: Any) -> None:
+    """Expired, revoked, tampered, unknown or access tokens → 401."""
+    user = register()
+    token = user["refreshToken"]
+    ref = db.collection(store.SESSIONS).document(token.split(".")[1])
+    if mutate == "expired":
+        ref.update({"expiresAt": datetime.now(UTC) - timedelta(seconds=1)})
+    elif mutate == "revoked":
+        ref.update({"revokedAt": datetime.now(UTC)})
+    elif mutate == "tampered":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    elif mutate == "access-token":
+        token = user["accessToken"]
+    else:
+        token = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_nonce())
+    response = _post("refresh", {"refreshToken": token})
+    assert response.status_code == 401
+    assert response.mimetype == PROBLEM
+
+
+def test_logout_revokes_and_is_idempotent() -> None:
+    """204, the token no longer refreshes, and a second logout is still 204."""
+    user = register()
+    assert _post("logout", {"refreshToken": user["refreshToken"]}).status_code == 204
+    assert _post("refresh", {"refreshToken": user["refreshToken"]}).status_code == 401
+    assert _post("logout", {"refreshToken": user["refreshToken"]}).status_code == 204
+    assert _post("logout", {"refreshToken": "rt1." + "0" * 32 + ".nothing"}).status_code == 204
+
+
+def test_logout_needs_a_token_field() -> None:
+    """A body without refreshToken is a 400 naming the field."""
+    response = _post("logout", {})
+    assert response.status_code == 400
+    assert "refreshToken" in response.get_json()["errors"]
+
+
+def test_default_bcrypt_cost_is_12(monkeypatch: pytest.MonkeyPatch, db: Any) -> None:
+    """Without BCRYPT_ROUNDS the stored hash has cost 12."""
+    monkeypatch.delenv("BCRYPT_ROUNDS")
+    user = register()
+    stored = db.collection(store.USERS).document(user["userId"]).get().get("passwordHash")
+    assert stored.startswith("$2b$12$")

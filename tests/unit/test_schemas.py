@@ -1,0 +1,107 @@
+"""Request validation: what each schema accepts, normalises and refuses."""
+
+from typing import Any
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.emails import normalize_email
+from shared.schemas import Credentials, Registration, TweetCapture
+from tests.support import tweet_body
+
+
+@pytest.mark.parametrize(
+    "raw", ["User@Example.com", " user@example.com ", "user\u200b@example.com", "\ufeffUSER@EXAMPLE.COM\t"]
+)
+def test_email_variants_normalise_to_one_address(raw: str) -> None:
+    """Case, surrounding space, zero-width characters and NFKC forms are one mailbox."""
+    assert normalize_email(raw) == "user@example.com"
+
+
+def test_nfkc_folds_compatibility_characters() -> None:
+    """Full-width letters fold to ASCII."""
+    assert normalize_email("\uff55\uff53\uff45\uff52@example.com") == "user@example.com"
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("Sh0rt", "at least 8"),
+        ("alllowercase1", "upper-case"),
+        ("ALLUPPERCASE1", "lower-case"),
+        ("NoDigitsHere", "digit"),
+        ("Aa1" + "é" * 35, "72 bytes"),
+    ],
+)
+def test_weak_or_unhashable_passwords_are_refused(password: str, fragment: str) -> None:
+    """Registration names each broken password rule."""
+    with pytest.raises(ValidationError) as info:
+        Registration().load({"email": "a@b.co", "password": password})
+    assert any(fragment in message for message in info.value.messages["password"])
+
+
+def test_password_of_exactly_72_bytes_is_accepted() -> None:
+    """The byte limit counts UTF-8 bytes: 72 is fine."""
+    password = "Aa1" + "x" * 69
+    assert Registration().load({"email": "a@b.co", "password": password})["password"] == password
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "a@", "@b.co", "a b@c.co", None, 42])
+def test_invalid_emails_are_refused(email: Any) -> None:
+    """Login and registration both refuse what is not an address."""
+    with pytest.raises(ValidationError) as info:
+        Credentials().load({"email": email, "password": "x"})
+    assert "email" in info.value.messages
+
+
+def test_realistic_capture_body_is_accepted_as_sent() -> None:
+    """The extension's real body (milliseconds, real URL) loads unchanged."""
+    body = tweet_body()
+    assert TweetCapture().load(body) == body
+
+
+def test_capture_defaults_and_drops_unknown_fields() -> None:
+    """Booleans default to false; unknown fields are dropped, not stored."""
+    loaded = TweetCapture().load(
+        {"tweetId": "1858123456789012345", "tweetText": "", "authorUsername": "a", "evil": {"$set": 1}}
+    )
+    assert "evil" not in loaded
+    assert loaded["isReply"] is False and loaded["hasLink"] is False
+    assert isinstance(loaded["capturedAt"], int)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tweetId", "12345"),
+        ("tweetId", 1858123456789012345),
+        ("tweetId", "18581234567890123x5"),
+        ("tweetId", "1" * 21),
+        ("tweetId", "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦"),
+        ("tweetText", "x" * 5001),
+        ("tweetText", None),
+        ("authorUsername", ""),
+        ("isReply", "true"),
+        ("isReply", 1),
+        ("timestamp", "yesterday"),
+        ("capturedAt", "1763548200000"),
+        ("capturedAt", 1.5),
+        ("tweetUrl", "javascript:alert(1)"),
+        ("tweetUrl", "ftp://x.com/a"),
+    ],
+)
+def test_bad_capture_fields_are_named(field: str, value: Any) -> None:
+    """Each invalid field is reported under its own name."""
+    with pytest.raises(ValidationError) as info:
+        TweetCapture().load(tweet_body(**{field: value}))
+    assert field in info.value.messages
+
+
+@pytest.mark.parametrize("field", ["tweetId", "tweetText", "authorUsername"])
+def test_required_capture_fields(field: str) -> None:
+    """tweetId, tweetText and authorUsername are required."""
+    body = tweet_body()
+    del body[field]
+    with pytest.raises(ValidationError) as info:
+        TweetCapture().load(body)
+    assert field in info.value.messages
