@@ -73,6 +73,17 @@ def discard_firestore(stale: FirestoreClient | None = None) -> None:
 
 
 def reset() -> None:
-    """Forget both clients (tests and the local runner switch emulators with this)."""
+    """Close and forget both clients (tests and local tools switch backends with this)."""
+    global _firestore
+    with _lock:
+        old, _firestore = _firestore, None
+    if old is not None:
+        old.close()
     discard_publisher()
-    discard_firestore()
+
+
+def install_firestore(client: FirestoreClient) -> None:
+    """Use `client` as the instance's Firestore client (local tools count operations with this)."""
+    global _firestore
+    with _lock:
+        _firestore = client

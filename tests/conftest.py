@@ -118,18 +118,18 @@ def _uid() -> str:
     return uuid.uuid4().hex[:12]
 
 
-_client_hosts: dict[str, str] = {}
-
-
 @pytest.fixture(name="backends")
-def _backends(emulators: Emulators, monkeypatch: pytest.MonkeyPatch) -> Emulators:
-    """Point this test's environment (and the instance's clients) at the session emulators."""
+def _backends(emulators: Emulators, monkeypatch: pytest.MonkeyPatch, uid: str) -> Emulators:
+    """Point this test at the session emulators, with a Firestore database of its own.
+
+    The emulator serves any number of named databases, so every test starts from
+    an empty one and nothing needs wiping between tests.
+    """
     for name, value in emulators.env().items():
         monkeypatch.setenv(name, value)
-    if _client_hosts != emulators.env():
-        clients.reset()
-        _client_hosts.clear()
-        _client_hosts.update(emulators.env())
+    monkeypatch.setenv("FIRESTORE_DATABASE", f"test-{uid}")
+    config.get_settings.cache_clear()
+    clients.reset()
     return emulators
 
 

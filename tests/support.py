@@ -87,7 +87,10 @@ def pull(subscription: str, expect: int, timeout: float = 10.0, settle: float = 
     with subscriber:
         while time.monotonic() < deadline:
             response = subscriber.pull(
-                request={"subscription": subscription, "max_messages": 100}, timeout=5, retry=None
+                # The emulator still honours return_immediately: poll instead of long-polling.
+                request={"subscription": subscription, "max_messages": 100, "return_immediately": True},
+                timeout=5,
+                retry=None,
             )
             if response.received_messages:
                 received.extend(m.message for m in response.received_messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,12 +25,13 @@ def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(name="serve")
-def _serve(emulators: Emulators) -> Iterator[Callable[..., FunctionServer]]:
-    """Start entry points as processes on the session emulators; all stopped after the test."""
+def _serve(backends: Emulators) -> Iterator[Callable[..., FunctionServer]]:
+    """Start entry points as processes on the session emulators and this test's database."""
     started: list[FunctionServer] = []
+    database = os.environ["FIRESTORE_DATABASE"]
 
     def serve(target: str, **env: str) -> FunctionServer:
-        server = FunctionServer(target, server_env(emulators, **env)).start()
+        server = FunctionServer(target, server_env(backends, FIRESTORE_DATABASE=database, **env)).start()
         started.append(server)
         return server
 

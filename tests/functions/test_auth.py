@@ -10,7 +10,7 @@ import jwt
 import pytest
 from google.cloud.firestore import FieldFilter
 
-from shared import store, tokens
+from shared import config, store, tokens
 from tests.conftest import JWT_KEY
 from tests.support import STRONG_PASSWORD, function_client, new_email, register
 
@@ -108,6 +108,7 @@ def test_allowed_emails_limits_sign_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """With ALLOWED_EMAILS set, only those addresses may register (403 for others)."""
     owner = new_email()
     monkeypatch.setenv("ALLOWED_EMAILS", owner.upper())
+    config.get_settings.cache_clear()
     assert _post("register", {"email": new_email(), "password": STRONG_PASSWORD}).status_code == 403
     assert _post("register", {"email": owner, "password": STRONG_PASSWORD}).status_code == 201
 
@@ -256,6 +257,7 @@ def test_logout_needs_a_token_field() -> None:
 def test_default_bcrypt_cost_is_12(monkeypatch: pytest.MonkeyPatch, db: Any) -> None:
     """Without BCRYPT_ROUNDS the stored hash has cost 12."""
     monkeypatch.delenv("BCRYPT_ROUNDS")
+    config.get_settings.cache_clear()
     user = register()
     stored = db.collection(store.USERS).document(user["userId"]).get().get("passwordHash")
     assert stored.startswith("$2b$12$")
