@@ -27,6 +27,7 @@ class DiesAround:
         self.when = when
 
     def publish(self, message: TweetMessage) -> str:
+        """Die before publishing, or publish for real and die before anything is recorded."""
         if self.when == "before":
             raise ProcessDied
         self.real.publish(message)
