@@ -18,7 +18,7 @@ TWEETS = "tweets"
 QUEUE = "queue"
 RATE_LIMITS = "rateLimits"
 
-CALL_DEADLINE_SECONDS = 2.5
+CALL_DEADLINE_SECONDS = 5.0
 
 
 @functools.cache

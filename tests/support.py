@@ -34,6 +34,7 @@ def tweet_id() -> str:
 def tweet_body(**overrides: Any) -> dict[str, Any]:
     """A realistic capture body as the extension's content script sends it."""
     tid = overrides.pop("tweetId", None) or tweet_id()
+    thread = tid if isinstance(tid, str) and tid.isdigit() else tweet_id()
     body = {
         "tweetId": tid,
         "tweetUrl": f"https://x.com/someone/status/{tid}",
@@ -46,9 +47,9 @@ def tweet_body(**overrides: Any) -> dict[str, Any]:
         "isRetweet": False,
         "isQuoteTweet": False,
         "isThread": False,
-        "threadId": tid,
+        "threadId": thread,
         "parentTweetId": None,
-        "conversationId": tid,
+        "conversationId": thread,
         "hasImage": False,
         "hasVideo": False,
         "hasLink": True,

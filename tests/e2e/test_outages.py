@@ -1,0 +1,178 @@
+"""Outages for real: the emulators are stopped under running functions, then brought back.
+
+These tests own a pair of emulators so that stopping them disturbs no other test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
+
+from devtools.emulators import Emulator, create_topic
+from devtools.server import FunctionServer
+from tests.conftest import PROJECT, TOPIC, Emulators, start_emulators
+from tests.e2e.conftest import server_env
+from tests.support import STRONG_PASSWORD, new_email, tweet_body
+
+pytestmark = pytest.mark.slow
+PUBLISH_TIMEOUT = 3.0
+
+
+@pytest.fixture(name="own", scope="module")
+def _own() -> Iterator[Emulators]:
+    running = start_emulators()
+    yield running
+    running.firestore.stop()
+    running.pubsub.stop()
+
+
+def _restart(emulator: Emulator) -> None:
+    emulator.stop()
+    emulator.start()
+
+
+@pytest.fixture(name="stack")
+def _stack(own: Emulators, uid: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FunctionServer]]:
+    """capture, health, register and retry_queue processes on the module's emulators."""
+    for emulator in (own.firestore, own.pubsub):
+        if not emulator.ready():
+            emulator.start()
+    for name, value in own.env().items():
+        monkeypatch.setenv(name, value)
+    create_topic(PROJECT, TOPIC)
+    env = server_env(own, FIRESTORE_DATABASE=f"test-{uid}", PUBLISH_TIMEOUT_SECONDS=str(PUBLISH_TIMEOUT))
+    servers = {name: FunctionServer(name, env).spawn() for name in ("register", "capture", "health", "retry_queue")}
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _user(stack: dict[str, FunctionServer]) -> dict[str, Any]:
+    body = {"email": new_email(), "password": STRONG_PASSWORD}
+    response = requests.post(stack["register"].url, json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _firestore(own: Emulators, database: str) -> Any:
+    from google.cloud import firestore
+
+    os.environ[own.firestore.env_var] = own.firestore.host
+    return firestore.Client(project=PROJECT, database=database)
+
+
+def _tick(server: FunctionServer) -> requests.Response:
+    """Deliver one Cloud Scheduler tick the way Eventarc does: a binary-mode Pub/Sub CloudEvent."""
+    event = CloudEvent(
+        {
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/tweet-capture-retry-tick",
+            "specversion": "1.0",
+        },
+        {
+            "message": {"data": base64.b64encode(b"tick").decode(), "messageId": "42", "attributes": {}},
+            "subscription": f"projects/{PROJECT}/subscriptions/eventarc-tick",
+        },
+    )
+    headers, body = to_binary(event)
+    return requests.post(server.url, data=body, headers=headers, timeout=60)
+
+
+def test_pubsub_down_queues_then_the_replay_publishes(
+    own: Emulators, stack: dict[str, FunctionServer], uid: str
+) -> None:
+    """Pub/Sub stopped: `queued` within the publish timeout; back up, one tick delivers and settles it."""
+    from google.cloud import pubsub_v1
+
+    user = _user(stack)
+    headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    own.pubsub.stop()
+    body = tweet_body()
+    started = time.perf_counter()
+    response = requests.post(stack["capture"].url, json=body, headers=headers, timeout=30)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and response.json()["status"] == "queued", response.text
+    assert elapsed < PUBLISH_TIMEOUT + 1.5, f"queued after {elapsed:.2f}s"
+    print(f"time to queued with Pub/Sub stopped: {elapsed:.2f}s")
+
+    key = f"{user['userId']}_{body['tweetId']}"
+    db = _firestore(own, f"test-{uid}")
+    tweet = db.collection("tweets").document(key).get().to_dict()
+    item = db.collection("queue").document(key).get().to_dict()
+    assert tweet["pubsubMessageId"] is None and item["status"] == "pending" and item["errorMessage"]
+
+    own.pubsub.start()  # a restarted emulator is empty: topic and subscription anew
+    create_topic(PROJECT, TOPIC, subscriptions=(f"back-{uid}",))
+    assert _tick(stack["retry_queue"]).status_code == 200
+
+    subscriber = pubsub_v1.SubscriberClient()
+    path = subscriber.subscription_path(PROJECT, f"back-{uid}")
+    deadline, received = time.monotonic() + 20, []
+    while not received and time.monotonic() < deadline:
+        pulled = subscriber.pull(
+            request={"subscription": path, "max_messages": 10, "return_immediately": True}, timeout=5
+        )
+        received = [m.message for m in pulled.received_messages]
+        time.sleep(0.1)
+    assert [m.attributes["dedupKey"] for m in received] == [key]
+    assert json.loads(received[0].data)["data"]["tweetId"] == body["tweetId"]
+    tweet = db.collection("tweets").document(key).get().to_dict()
+    assert tweet["pubsubMessageId"] == received[0].message_id
+    assert not db.collection("queue").document(key).get().exists
+
+    # The capture process recovers too: its next capture publishes.
+    again = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=30)
+    assert again.json()["status"] == "published", again.text
+
+
+def test_firestore_down_is_503_never_200(own: Emulators, stack: dict[str, FunctionServer]) -> None:
+    """Firestore stopped: capture answers 503 with Retry-After; once it is back, captures work again."""
+    user = _user(stack)
+    headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    own.firestore.stop()
+    try:
+        response = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=60)
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) > 0
+        assert response.headers["Content-Type"] == "application/problem+json"
+    finally:
+        own.firestore.start()
+    recovered = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=60)
+    assert recovered.status_code == 200 and recovered.json()["status"] == "published", recovered.text
+
+
+@pytest.mark.parametrize("down", ["firestore", "pubsub"])
+def test_health_reports_each_backend(own: Emulators, stack: dict[str, FunctionServer], down: str) -> None:
+    """Healthy with both up; 503 naming the stopped backend, answered within about 2 s."""
+    healthy = requests.get(stack["health"].url, timeout=10)
+    assert healthy.status_code == 200
+    assert healthy.json()["services"] == {"firestore": "connected", "pubsub": "connected"}
+    emulator = own.firestore if down == "firestore" else own.pubsub
+    emulator.stop()
+    try:
+        started = time.perf_counter()
+        response = requests.get(stack["health"].url, timeout=10)
+        elapsed = time.perf_counter() - started
+    finally:
+        emulator.start()
+        if down == "pubsub":
+            create_topic(PROJECT, TOPIC)
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "unhealthy"
+    assert body["services"][down] == "disconnected"
+    assert body["services"]["firestore" if down == "pubsub" else "pubsub"] == "connected"
+    assert body["version"] == "1.0.0"
+    assert elapsed < 2.5, f"health took {elapsed:.2f}s"

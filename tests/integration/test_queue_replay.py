@@ -1,0 +1,169 @@
+"""The retry queue's replay: order, batches, back-off, failure, leases and overlapping runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from devtools.opcount import counted_firestore_client
+from shared import store
+from shared.capture import IN_FLIGHT_LEASE, store_capture
+from shared.publish import PubSubPublisher, PublishFailed, TweetMessage
+from shared.queue import backoff, replay_queue
+from tests.conftest import PROJECT, TOPIC
+from tests.support import decode, pull, subscribe, tweet_body
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Recording:
+    """The real publisher, remembering the order of what it published (and optionally slow)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.real = PubSubPublisher(PROJECT, TOPIC, 3.0)
+        self.delay = delay
+        self.keys: list[str] = []
+
+    def publish(self, message: TweetMessage) -> str:
+        """Publish for real, after an optional delay."""
+        time.sleep(self.delay)
+        message_id = self.real.publish(message)
+        self.keys.append(message.attributes["dedupKey"])
+        return message_id
+
+
+class Unreachable:
+    """A publisher whose every publish fails, as when Pub/Sub is down."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish(self, message: TweetMessage) -> str:
+        """Fail like a publish that timed out."""
+        self.calls += 1
+        raise PublishFailed("ServiceUnavailable: 503 connection refused")
+
+
+def _enqueue(db: Any, user: str, count: int, start: datetime = T0) -> list[str]:
+    """Queue `count` captures created a second apart, due once their in-flight lease ends."""
+    keys = []
+    for i in range(count):
+        tweet = tweet_body()
+        assert store_capture(db, user, tweet, start + timedelta(seconds=i))
+        keys.append(f"{user}_{tweet['tweetId']}")
+    return keys
+
+
+def _item(db: Any, key: str) -> dict[str, Any] | None:
+    snapshot = db.collection(store.QUEUE).document(key).get()
+    return snapshot.to_dict() if snapshot.exists else None
+
+
+DUE = T0 + IN_FLIGHT_LEASE + timedelta(minutes=1)
+
+
+def test_oldest_first_in_bounded_batches(db: Any, uid: str) -> None:
+    """Items go out oldest capture first, at most `limit` per run."""
+    keys = _enqueue(db, f"u-{uid}", 5)
+    publisher = Recording()
+    first = replay_queue(db, publisher, 5, DUE, limit=3)
+    second = replay_queue(db, publisher, 5, DUE, limit=3)
+    assert first.published == keys[:3] and second.published == keys[3:]
+    assert publisher.keys == keys
+    assert all(_item(db, key) is None for key in keys)
+    tweet = db.collection(store.TWEETS).document(keys[0]).get().to_dict()
+    assert tweet["pubsubMessageId"] and tweet["publishedAt"] is not None
+
+
+def test_replayed_message_is_the_capture_message(db: Any, uid: str) -> None:
+    """A replayed message has the capture's body and attributes, captureDate of the capture day."""
+    subscription = subscribe(f"replay-{uid}")
+    (key,) = _enqueue(db, f"u-{uid}", 1)
+    replay_queue(db, Recording(), 5, DUE)
+    (message,) = pull(subscription, expect=1)
+    body = decode(message)
+    assert message.attributes["dedupKey"] == key and body["attributes"] == dict(message.attributes)
+    assert message.attributes["captureDate"] == T0.date().isoformat()
+    assert body["data"] == db.collection(store.TWEETS).document(key).get().get("rawData")
+
+
+def test_failures_back_off_then_fail_keeping_the_error(db: Any, uid: str) -> None:
+    """Each failure pushes nextAttemptAt out exponentially; after MAX attempts the item is `failed`."""
+    (key,) = _enqueue(db, f"u-{uid}", 1)
+    now = DUE
+    for attempt in range(1, 4):
+        report = replay_queue(db, Unreachable(), 3, now)
+        item = _item(db, key)
+        assert item["attempts"] == attempt and "ServiceUnavailable" in item["errorMessage"]
+        if attempt < 3:
+            assert report.retried == [key] and item["status"] == "retrying"
+            assert item["nextAttemptAt"] == now + backoff(attempt)
+            # Not due before its back-off ends.
+            assert replay_queue(db, Unreachable(), 3, item["nextAttemptAt"] - timedelta(seconds=1)).retried == []
+            now = item["nextAttemptAt"]
+        else:
+            assert report.failed == [key] and item["status"] == "failed"
+    # A failed item is kept for inspection and never picked again.
+    assert replay_queue(db, Recording(), 3, now + timedelta(days=2)).published == []
+    assert _item(db, key)["status"] == "failed"
+
+
+def test_backoff_doubles_up_to_a_cap() -> None:
+    """5 min, 10, 20, 40… capped at 6 h."""
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (5, 10, 20, 40)]
+    assert backoff(30) == timedelta(hours=6)
+
+
+def test_a_failed_publish_ends_the_run(db: Any, uid: str) -> None:
+    """When Pub/Sub is down only one item pays an attempt; the others keep theirs."""
+    keys = _enqueue(db, f"u-{uid}", 3)
+    publisher = Unreachable()
+    replay_queue(db, publisher, 5, DUE)
+    assert publisher.calls == 1
+    assert [_item(db, key)["attempts"] for key in keys] == [1, 0, 0]
+
+
+def test_overlapping_runs_never_publish_an_item_twice(db: Any, uid: str) -> None:
+    """Two replays over the same queue at once: every item published exactly once in all."""
+    subscription = subscribe(f"overlap-{uid}")
+    keys = _enqueue(db, f"u-{uid}", 12)
+    publishers = [Recording(delay=0.05), Recording(delay=0.05)]
+    reports: list[Any] = [None, None]
+    barrier = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        reports[i] = replay_queue(db, publishers[i], 5, DUE)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    published = reports[0].published + reports[1].published
+    assert sorted(published) == sorted(keys)
+    assert set(reports[0].published).isdisjoint(reports[1].published)
+    assert reports[0].skipped or reports[1].skipped  # they really overlapped
+    messages = pull(subscription, expect=len(keys))
+    assert sorted(m.attributes["dedupKey"] for m in messages) == sorted(keys)
+
+
+def test_an_empty_queue_costs_one_query(backends: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing due: one RunQuery (one billed read) and no writes."""
+    import os
+
+    db, counter = counted_firestore_client(PROJECT, os.environ["FIRESTORE_DATABASE"])
+    report = replay_queue(db, Unreachable(), 5, DUE)
+    assert report.summary() == {"published": 0, "retried": 0, "failed": 0, "skipped": 0}
+    assert counter.snapshot() == {"rpc:RunQuery": 1, "reads": 1}
+
+
+def test_items_in_their_in_flight_lease_are_left_alone(db: Any, uid: str) -> None:
+    """A capture still publishing (within its lease) is not replayed under it."""
+    keys = _enqueue(db, f"u-{uid}", 1)
+    assert replay_queue(db, Recording(), 5, T0 + timedelta(seconds=30)).published == []
+    assert replay_queue(db, Recording(), 5, DUE).published == keys
