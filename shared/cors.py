@@ -1,6 +1,7 @@
 """CORS for the Chrome extension: which origins are admitted, and the headers they get.
 
-`chrome-extension://*` admits any extension id; an exact origin admits only itself;
+`chrome-extension://*` admits any extension id (32 letters a-p, the only ids Chromium
+makes); an exact origin admits only itself, compared exactly as browsers send it;
 `*` admits every origin. An origin not admitted gets no CORS headers at all.
 """
 
@@ -13,6 +14,7 @@ ALLOWED_HEADERS = "Authorization, Content-Type"
 EXPOSED_HEADERS = "Retry-After, WWW-Authenticate"
 MAX_AGE_SECONDS = 3600
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
+_EXTENSION_ID = re.compile(r"[a-p]{32}")
 
 
 def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
@@ -20,13 +22,17 @@ def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
     if not origin or origin == "null":
         return False
     for pattern in patterns:
-        if pattern == "*" or pattern == origin:
+        if pattern == "*":
             return True
         if pattern.endswith("://*"):
+            # A wildcard matches well-formed origins only, never its own literal text.
             scheme = pattern[: -len("*")]
             rest = origin[len(scheme) :]
-            if origin.startswith(scheme) and _HOST.fullmatch(rest):
+            shape = _EXTENSION_ID if scheme == "chrome-extension://" else _HOST
+            if origin.startswith(scheme) and shape.fullmatch(rest):
                 return True
+        elif pattern == origin:
+            return True
     return False
 
 

@@ -55,7 +55,8 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             text = "".join(traceback.format_exception(*record.exc_info))
             entry["message"] = f"{entry['message']}\n{redact(text)}"
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # Fields too: a token-shaped value must not reach the log through an error string.
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 def get_logger(level: str = "INFO") -> logging.Logger:
