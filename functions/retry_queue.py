@@ -7,7 +7,7 @@ from cloudevents.http import CloudEvent
 
 from shared import clients
 from shared.config import get_settings
-from shared.logs import log
+from shared.logs import log, set_level
 from shared.publish import PubSubPublisher
 from shared.queue import replay_queue
 
@@ -20,6 +20,7 @@ def retry_queue(event: CloudEvent) -> None:
     publish failures are recorded on the items and end the run normally.
     """
     settings = get_settings()
+    set_level(settings.log_level)
     publisher = PubSubPublisher(settings.project_id, settings.pubsub_topic, settings.publish_timeout_seconds)
     report = replay_queue(clients.firestore_client(), publisher, settings.max_retry_attempts, datetime.now(UTC))
     log("INFO", "retry queue replayed", event_id=event["id"], **report.summary())

@@ -21,7 +21,7 @@ from marshmallow import Schema, ValidationError
 from shared import errors
 from shared.config import ConfigError, get_settings
 from shared.cors import cors_headers, preflight_headers
-from shared.logs import bind_trace, log, parse_trace, unbind_trace
+from shared.logs import bind_trace, log, parse_trace, set_level, unbind_trace
 
 MAX_BODY_BYTES = 64 * 1024
 Handler = Callable[[flask.Request], flask.Response]
@@ -130,6 +130,7 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
             except ConfigError as exc:
                 log("CRITICAL", f"configuration error: {exc}")
                 return problem_response(errors.ApiError("The service is misconfigured."))
+            set_level(settings.log_level)
             token = bind_trace(
                 parse_trace(
                     request.headers.get("X-Cloud-Trace-Context"),

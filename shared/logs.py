@@ -59,7 +59,7 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str, ensure_ascii=False))
 
 
-def get_logger(level: str = "INFO") -> logging.Logger:
+def get_logger() -> logging.Logger:
     """The service logger, writing JSON lines to stdout (configured once)."""
     global _ready
     logger = logging.getLogger(LOGGER_NAME)
@@ -70,9 +70,16 @@ def get_logger(level: str = "INFO") -> logging.Logger:
                 handler.setFormatter(JsonFormatter())
                 logger.addHandler(handler)
                 logger.propagate = False
-                logger.setLevel(level)
+                logger.setLevel(logging.INFO)
                 _ready = True
     return logger
+
+
+def set_level(level: str) -> None:
+    """Apply LOG_LEVEL: events below it are dropped."""
+    logger = get_logger()
+    if logging.getLevelName(logger.level) != level:
+        logger.setLevel(level)
 
 
 def log(severity: str, message: str, **fields: Any) -> None:

@@ -12,7 +12,7 @@ import pytest
 from devtools.opcount import counted_firestore_client
 from shared import store
 from shared.capture import IN_FLIGHT_LEASE, store_capture
-from shared.publish import PubSubPublisher, PublishFailed, TweetMessage
+from shared.publish import PublishFailed, PubSubPublisher, TweetMessage
 from shared.queue import backoff, replay_queue
 from tests.conftest import PROJECT, TOPIC
 from tests.support import decode, pull, subscribe, tweet_body

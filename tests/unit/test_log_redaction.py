@@ -35,3 +35,16 @@ def test_tokens_in_structured_fields_are_masked() -> None:
     assert entry["error"] == "bad [redacted]"
     assert entry["nested"] == {"token": "[redacted]"}
     assert entry["count"] == 3
+
+
+def test_log_level_setting_filters_events() -> None:
+    """LOG_LEVEL=WARNING drops INFO events such as access lines; INFO brings them back."""
+    from shared.logs import get_logger, set_level
+
+    set_level("WARNING")
+    try:
+        assert not get_logger().isEnabledFor(logging.INFO)
+        assert get_logger().isEnabledFor(logging.WARNING)
+    finally:
+        set_level("INFO")
+    assert get_logger().isEnabledFor(logging.INFO)
