@@ -1,0 +1,727 @@
+"""A recording stand-in for the `gcloud` CLI, put first on PATH by the deploy tests.
+
+Each call is appended as one JSON line to the file named by FAKE_GCLOUD_LOG. The
+project's resources live in the JSON file named by FAKE_GCLOUD_STATE: read-only
+commands answer from it as gcloud would (`value(...)` formats, NOT_FOUND errors),
+commands that change something update it, so a second run sees what the first
+created. Like gcloud, it exits 2 on a command or flag it does not know; it also
+insists on `--flag=value` spelling and on an explicit --project, so that the
+script never depends on someone's active gcloud configuration.
+
+Knobs a test can put in the state: `deploy_barrier` (each deploy waits until
+that many have started, which only happens if they run side by side),
+`fail_deploy` (names whose deploy fails) and `deny` (commands, such as
+"pubsub topics describe", answered with PERMISSION_DENIED).
+
+It runs once per gcloud call and must start fast: only cheap standard modules
+at start-up (no dataclasses or contextlib; hashlib only when a key arrives).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import sys
+import time
+import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Resource = dict[str, Any]
+    State = dict[str, Any]
+
+
+class GcloudError(Exception):
+    """A failure gcloud would report on stderr with this exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Command:
+    """One gcloud command the fake understands: its handler and the flags it takes."""
+
+    def __init__(
+        self,
+        handler: Callable[[Invocation, State], Any],
+        mutating: bool,
+        values: frozenset[str] = frozenset(),
+        switches: frozenset[str] = frozenset(),
+        repeatable: frozenset[str] = frozenset(),
+    ) -> None:
+        self.handler = handler
+        self.mutating = mutating
+        self.values = values
+        self.switches = switches
+        self.repeatable = repeatable
+
+
+class Invocation:
+    """A parsed call: command path, positionals, --flag=value pairs and switches."""
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        self.path = path
+        self.positionals: list[str] = []
+        self.values: dict[str, list[str]] = {}
+        self.switches: set[str] = set()
+        self.stdin: bytes | None = None
+
+    def value(self, name: str, default: str | None = None) -> str | None:
+        """The flag's value (the last one if repeated)."""
+        found = self.values.get(name)
+        return found[-1] if found else default
+
+    def require(self, name: str) -> str:
+        """The flag's value, or gcloud's error for a missing required flag."""
+        found = self.value(name)
+        if found is None:
+            raise GcloudError(f"ERROR: (gcloud.{'.'.join(self.path)}) argument --{name}: Must be specified.", 2)
+        return found
+
+    @property
+    def project(self) -> str:
+        """The project the command acts on."""
+        return self.value("project") or (self.positionals[0] if self.path[0] == "projects" else "")
+
+
+GLOBAL_VALUES = frozenset({"project", "format", "flatten"})
+GLOBAL_SWITCHES = frozenset({"quiet"})
+
+
+def not_found(invocation: Invocation, what: str) -> GcloudError:
+    """The error gcloud reports for a resource that does not exist."""
+    return GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) NOT_FOUND: {what} not found.")
+
+
+def already_exists(invocation: Invocation, what: str) -> GcloudError:
+    """The error gcloud reports for creating a resource twice."""
+    return GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) ALREADY_EXISTS: {what} already exists.")
+
+
+def parse_dict_flag(raw: str) -> dict[str, str]:
+    """A dict-type flag as gcloud parses it, honouring the ^DELIM^ alternate delimiter."""
+    delimiter = ","
+    if raw.startswith("^") and raw.find("^", 1) > 1:
+        end = raw.find("^", 1)
+        delimiter, raw = raw[1:end], raw[end + 1 :]
+    parsed = {}
+    for item in raw.split(delimiter):
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise GcloudError(f"ERROR: (gcloud) Bad syntax for dict arg: [{item}].", 2)
+        parsed[key] = value
+    return parsed
+
+
+def sha256(data: bytes) -> str:
+    """Hex digest; hashlib is imported only here, as loading it costs more than the rest."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def seconds(duration: str) -> str:
+    """A gcloud duration such as 31d as the API reports it ("2678400s")."""
+    match = re.fullmatch(r"(\d+)([smhd])", duration)
+    if not match:
+        raise GcloudError(f"ERROR: (gcloud) invalid duration [{duration}].", 2)
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    return f"{int(match[1]) * unit}s"
+
+
+# --------------------------------------------------------------------------
+# Output: the few --format and --flatten forms the deploy script uses.
+
+
+def _lookup(resource: Any, path: list[str]) -> str:
+    if not path:
+        return "" if resource is None else str(resource)
+    head, rest = path[0], path[1:]
+    if head.endswith("[]"):
+        items = resource.get(head[:-2], []) if isinstance(resource, dict) else []
+        return ";".join(_lookup(item, rest) for item in items)
+    return _lookup(resource.get(head) if isinstance(resource, dict) else None, rest)
+
+
+def render(answer: Any, invocation: Invocation) -> str:
+    """The text gcloud prints for `answer` under the call's --flatten and --format."""
+    records = answer if isinstance(answer, list) else [answer]
+    flatten = invocation.value("flatten")
+    if flatten is not None:
+        if flatten != "bindings[].members":
+            raise GcloudError(f"fake gcloud: unsupported --flatten={flatten}", 2)
+        records = [
+            {"bindings": {"role": binding["role"], "members": member}}
+            for record in records
+            for binding in record.get("bindings", [])
+            for member in binding["members"]
+        ]
+    fmt = invocation.value("format")
+    if fmt is None:
+        return "".join(json.dumps(record, indent=2) + "\n" for record in records)
+    match = re.fullmatch(r"value\((.*)\)", fmt)
+    if not match:
+        raise GcloudError(f"fake gcloud: unsupported --format={fmt}", 2)
+    keys = [key.strip().split(".") for key in match[1].split(",")]
+    return "".join("\t".join(_lookup(record, key) for key in keys) + "\n" for record in records)
+
+
+# --------------------------------------------------------------------------
+# Handlers: each returns what gcloud prints (a resource to render, or None).
+
+
+def config_get_value(invocation: Invocation, state: State) -> None:
+    if invocation.positionals != ["project"]:
+        raise GcloudError("fake gcloud: only `config get-value project` is faked", 2)
+    if state.get("config_project"):
+        print(state["config_project"])
+    else:
+        print("(unset)", file=sys.stderr)
+
+
+def auth_list(invocation: Invocation, state: State) -> list[Resource]:
+    if invocation.value("filter") not in (None, "status:ACTIVE"):
+        raise GcloudError("fake gcloud: unsupported auth list --filter", 2)
+    return [{"account": state["account"], "status": "ACTIVE"}] if state.get("account") else []
+
+
+def auth_print_access_token(invocation: Invocation, state: State) -> None:
+    if not state.get("account"):
+        raise GcloudError(
+            "ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected."
+        )
+    print(state["access_token"])
+
+
+def projects_describe(invocation: Invocation, state: State) -> Resource:
+    project = invocation.positionals[0]
+    return {"projectId": project, "projectNumber": state["projects"][project]}
+
+
+def services_list(invocation: Invocation, state: State) -> list[Resource]:
+    if "enabled" not in invocation.switches:
+        raise GcloudError("fake gcloud: only `services list --enabled` is faked", 2)
+    return [{"config": {"name": name}} for name in state["services"]]
+
+
+def services_enable(invocation: Invocation, state: State) -> None:
+    for name in invocation.positionals:
+        if not name.endswith(".googleapis.com"):
+            raise GcloudError(f"ERROR: (gcloud.services.enable) Invalid service [{name}].")
+        if name not in state["services"]:
+            state["services"].append(name)
+
+
+def _database(invocation: Invocation, state: State) -> Resource:
+    database = invocation.value("database", "(default)")
+    if database not in state["databases"]:
+        raise GcloudError(
+            f"ERROR: (gcloud.{'.'.join(invocation.path)}) NOT_FOUND: "
+            f"Project '{invocation.project}' or database '{database}' does not exist."
+        )
+    return state["databases"][database]
+
+
+def databases_describe(invocation: Invocation, state: State) -> Resource:
+    return _database(invocation, state)
+
+
+def databases_create(invocation: Invocation, state: State) -> None:
+    database = invocation.value("database", "(default)")
+    if database in state["databases"]:
+        raise already_exists(invocation, f"Database {database}")
+    kind = invocation.value("type", "firestore-native")
+    if kind not in ("firestore-native", "datastore-mode"):
+        raise GcloudError(f"ERROR: (gcloud.firestore.databases.create) argument --type: Invalid choice: '{kind}'.", 2)
+    state["databases"][database] = {
+        "name": f"projects/{invocation.project}/databases/{database}",
+        "type": "FIRESTORE_NATIVE" if kind == "firestore-native" else "DATASTORE_MODE",
+        "locationId": invocation.require("location"),
+    }
+
+
+def ttls_list(invocation: Invocation, state: State) -> list[Resource]:
+    prefix = _database(invocation, state)["name"]
+    return [
+        {"name": f"{prefix}/collectionGroups/{key.replace('/', '/fields/')}", "ttlConfig": {"state": ttl_state}}
+        for key, ttl_state in state["ttls"].items()
+    ]
+
+
+def ttls_update(invocation: Invocation, state: State) -> None:
+    _database(invocation, state)
+    if "enable-ttl" not in invocation.switches:
+        raise GcloudError("fake gcloud: only --enable-ttl is faked", 2)
+    # A new policy is CREATING for a while before it is ACTIVE.
+    state["ttls"][f"{invocation.require('collection-group')}/{invocation.positionals[0]}"] = "CREATING"
+
+
+def indexes_list(invocation: Invocation, state: State) -> list[Resource]:
+    _database(invocation, state)
+    return state["indexes"]
+
+
+def indexes_create(invocation: Invocation, state: State) -> None:
+    prefix = _database(invocation, state)["name"]
+    group = invocation.require("collection-group")
+    fields = []
+    for config in invocation.values.get("field-config", []):
+        parsed = dict(item.split("=", 1) for item in config.split(","))
+        fields.append({"fieldPath": parsed["field-path"], "order": parsed["order"].upper()})
+    # Firestore appends __name__ to every composite index.
+    fields.append({"fieldPath": "__name__", "order": fields[-1]["order"] if fields else "ASCENDING"})
+    scope = invocation.value("query-scope", "collection").upper()
+    for index in state["indexes"]:
+        if f"/collectionGroups/{group}/" in index["name"] and (index["queryScope"], index["fields"]) == (scope, fields):
+            raise already_exists(invocation, "Index")
+    number = len(state["indexes"]) + 1
+    state["indexes"].append(
+        {
+            "name": f"{prefix}/collectionGroups/{group}/indexes/CICAgOjXh4EK{number}",
+            "queryScope": scope,
+            "state": "CREATING",
+            "fields": fields,
+        }
+    )
+
+
+def _topic(invocation: Invocation, state: State) -> Resource:
+    name = invocation.positionals[0]
+    if name not in state["topics"]:
+        raise not_found(invocation, f"Resource (resource={name})")
+    return state["topics"][name]
+
+
+def topics_describe(invocation: Invocation, state: State) -> Resource:
+    return _topic(invocation, state)
+
+
+def topics_create(invocation: Invocation, state: State) -> None:
+    name = invocation.positionals[0]
+    if name in state["topics"]:
+        raise already_exists(invocation, f"Resource (resource={name})")
+    topic: Resource = {"name": f"projects/{invocation.project}/topics/{name}"}
+    if invocation.value("message-retention-duration"):
+        topic["messageRetentionDuration"] = seconds(invocation.require("message-retention-duration"))
+    state["topics"][name] = topic
+    state["policies"][f"topic/{name}"] = []
+
+
+def topics_update(invocation: Invocation, state: State) -> None:
+    _topic(invocation, state)["messageRetentionDuration"] = seconds(invocation.require("message-retention-duration"))
+
+
+def _job_key(invocation: Invocation) -> str:
+    return f"{invocation.require('location')}/{invocation.positionals[0]}"
+
+
+def jobs_describe(invocation: Invocation, state: State) -> Resource:
+    if _job_key(invocation) not in state["jobs"]:
+        raise not_found(invocation, "Job")
+    return state["jobs"][_job_key(invocation)]
+
+
+def _apply_job_flags(invocation: Invocation, job: Resource) -> None:
+    if invocation.value("schedule") is not None:
+        job["schedule"] = invocation.require("schedule")
+    if invocation.value("time-zone") is not None:
+        job["timeZone"] = invocation.require("time-zone")
+    if invocation.value("topic") is not None:
+        topic = invocation.require("topic")
+        job["pubsubTarget"]["topicName"] = topic if "/" in topic else f"projects/{invocation.project}/topics/{topic}"
+    if invocation.value("message-body") is not None:
+        job["pubsubTarget"]["data"] = invocation.require("message-body")
+
+
+def jobs_create_pubsub(invocation: Invocation, state: State) -> None:
+    key = _job_key(invocation)
+    if key in state["jobs"]:
+        raise already_exists(invocation, "Job")
+    for required in ("schedule", "topic", "message-body"):
+        invocation.require(required)
+    job = {
+        "name": f"projects/{invocation.project}/locations/{key.replace('/', '/jobs/')}",
+        "timeZone": "Etc/UTC",
+        "state": "ENABLED",
+        "pubsubTarget": {},
+    }
+    _apply_job_flags(invocation, job)
+    state["jobs"][key] = job
+
+
+def jobs_update_pubsub(invocation: Invocation, state: State) -> None:
+    _apply_job_flags(invocation, jobs_describe(invocation, state))
+
+
+def _secret(invocation: Invocation, state: State) -> Resource:
+    name = invocation.positionals[0]
+    if name not in state["secrets"]:
+        raise not_found(invocation, f"Secret [projects/{invocation.project}/secrets/{name}]")
+    return state["secrets"][name]
+
+
+def _new_version(invocation: Invocation, secret: Resource) -> None:
+    if invocation.require("data-file") != "-":
+        raise GcloudError("fake gcloud: the key must come on stdin (--data-file=-)", 2)
+    data = invocation.stdin or b""
+    if not data:
+        raise GcloudError("ERROR: (gcloud.secrets) INVALID_ARGUMENT: Secret Payload cannot be empty.")
+    secret["versions"].append({"state": "ENABLED", "data": data.decode(), "sha256": sha256(data)})
+
+
+def secrets_describe(invocation: Invocation, state: State) -> Resource:
+    secret = _secret(invocation, state)
+    number = state["projects"][invocation.project]
+    return {"name": f"projects/{number}/secrets/{invocation.positionals[0]}", "replication": secret["replication"]}
+
+
+def secrets_create(invocation: Invocation, state: State) -> None:
+    name = invocation.positionals[0]
+    if name in state["secrets"]:
+        raise already_exists(invocation, f"Secret [{name}]")
+    secret: Resource = {"replication": invocation.value("replication-policy", "automatic"), "versions": []}
+    if invocation.value("data-file") is not None:
+        _new_version(invocation, secret)
+    state["secrets"][name] = secret
+    state["policies"][f"secret/{name}"] = []
+
+
+def secrets_versions_list(invocation: Invocation, state: State) -> list[Resource]:
+    versions = _secret(invocation, state)["versions"]
+    return [{"name": str(number), "state": version["state"]} for number, version in enumerate(versions, 1)][::-1]
+
+
+def secrets_versions_add(invocation: Invocation, state: State) -> None:
+    _new_version(invocation, _secret(invocation, state))
+
+
+def accounts_describe(invocation: Invocation, state: State) -> Resource:
+    email = invocation.positionals[0]
+    if email not in state["service_accounts"]:
+        raise not_found(invocation, f"Unknown service account {email}")
+    return {"email": email, **state["service_accounts"][email]}
+
+
+def accounts_create(invocation: Invocation, state: State) -> None:
+    email = f"{invocation.positionals[0]}@{invocation.project}.iam.gserviceaccount.com"
+    if email in state["service_accounts"]:
+        raise already_exists(invocation, f"Service account {email}")
+    state["service_accounts"][email] = {"displayName": invocation.value("display-name", "")}
+
+
+def _policy_key(invocation: Invocation) -> str:
+    kind = {"projects": "project", "pubsub": "topic", "secrets": "secret", "run": "run"}[invocation.path[0]]
+    name = invocation.positionals[0]
+    return f"run/{invocation.require('region')}/{name}" if kind == "run" else f"{kind}/{name}"
+
+
+def _policy(invocation: Invocation, state: State) -> list[list[str]]:
+    key = _policy_key(invocation)
+    if key not in state["policies"]:
+        raise not_found(invocation, f"Resource {key}")
+    return state["policies"][key]
+
+
+def get_iam_policy(invocation: Invocation, state: State) -> Resource:
+    roles: dict[str, list[str]] = {}
+    for role, member in _policy(invocation, state):
+        roles.setdefault(role, []).append(member)
+    return {"bindings": [{"role": role, "members": members} for role, members in roles.items()], "etag": "BwY="}
+
+
+def add_iam_policy_binding(invocation: Invocation, state: State) -> Resource:
+    policy = _policy(invocation, state)
+    member, role = invocation.require("member"), invocation.require("role")
+    account = member.removeprefix("serviceAccount:")
+    if member.startswith("serviceAccount:") and account not in state["service_accounts"]:
+        raise GcloudError(f"ERROR: (gcloud) INVALID_ARGUMENT: Service account {account} does not exist.")
+    if invocation.path[0] == "projects" and invocation.value("condition") != "None":
+        # Like many real projects, this one has conditional bindings.
+        raise GcloudError(
+            "ERROR: (gcloud.projects.add-iam-policy-binding) Adding a binding without specifying a condition to a "
+            "policy containing conditions is prohibited in non-interactive mode. Run the command again with "
+            "`--condition=None`"
+        )
+    if [role, member] not in policy:
+        policy.append([role, member])
+    # gcloud prints the whole new policy on stdout.
+    return get_iam_policy(invocation, state)
+
+
+def functions_deploy(invocation: Invocation, state: State) -> Resource:
+    name = invocation.positionals[0]
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,61}[a-z0-9]", name):
+        raise GcloudError(f"ERROR: (gcloud.functions.deploy) Invalid function name [{name}].", 2)
+    for required in ("runtime", "region", "source", "entry-point"):
+        invocation.require(required)
+    if "gen2" not in invocation.switches:
+        raise GcloudError("fake gcloud: deploys must say --gen2", 2)
+    given = invocation.switches | set(invocation.values)
+    triggers = [flag for flag in ("trigger-http", "trigger-topic") if flag in given]
+    if len(triggers) != 1:
+        raise GcloudError("ERROR: (gcloud.functions.deploy) exactly one trigger must be given.", 2)
+    if name in state.get("fail_deploy", []):
+        print("Preparing function...done.\nBuilding...failed.", file=sys.stderr)
+        raise GcloudError(f"ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed for {name}")
+    region = invocation.require("region")
+    env = parse_dict_flag(raw_env) if (raw_env := invocation.value("set-env-vars")) else {}
+    secrets = parse_dict_flag(raw_secrets) if (raw_secrets := invocation.value("set-secrets")) else {}
+    for reference in secrets.values():
+        secret_name = reference.split(":")[0]
+        if secret_name not in state["secrets"]:
+            raise GcloudError(f"ERROR: (gcloud.functions.deploy) Secret {secret_name} does not exist.")
+    service_account = invocation.value("service-account")
+    if service_account is not None and service_account not in state["service_accounts"]:
+        raise GcloudError(f"ERROR: (gcloud.functions.deploy) Service account {service_account} does not exist.")
+    digest = format(zlib.crc32(f"{invocation.project}/{name}".encode()), "08x")
+    uri = f"https://{name}-{digest}-uc.a.run.app"
+    state["functions"][f"{region}/{name}"] = {
+        "name": f"projects/{invocation.project}/locations/{region}/functions/{name}",
+        "entryPoint": invocation.value("entry-point"),
+        "trigger": triggers[0],
+        "env": env,
+        "secrets": secrets,
+        "serviceConfig": {"uri": uri, "serviceAccountEmail": service_account},
+    }
+    policy = state["policies"].setdefault(f"run/{region}/{name}", [])
+    if "allow-unauthenticated" in invocation.switches and ["roles/run.invoker", "allUsers"] not in policy:
+        policy.append(["roles/run.invoker", "allUsers"])
+    # gcloud prints the deployed function on stdout.
+    return state["functions"][f"{region}/{name}"]
+
+
+def functions_describe(invocation: Invocation, state: State) -> Resource:
+    name, region = invocation.positionals[0], invocation.require("region")
+    function = state["functions"].get(f"{region}/{name}")
+    if function is None:
+        raise GcloudError(
+            "ERROR: (gcloud.functions.describe) ResponseError: status=[404], code=[Ok], "
+            f"message=[Function {name} in region {region} in project {invocation.project} does not exist]"
+        )
+    return function
+
+
+def _iam(handler: Callable[[Invocation, State], Any], *extra: str) -> Command:
+    mutating = handler is add_iam_policy_binding
+    values = {"member", "role", *extra} if mutating else set(extra)
+    return Command(handler, mutating, frozenset(values))
+
+
+DEPLOY_VALUES = frozenset(
+    {
+        "runtime",
+        "region",
+        "source",
+        "entry-point",
+        "trigger-topic",
+        "service-account",
+        "trigger-service-account",
+        "memory",
+        "timeout",
+        "min-instances",
+        "max-instances",
+        "set-env-vars",
+        "set-secrets",
+    }
+)
+
+COMMANDS: dict[tuple[str, ...], Command] = {
+    ("config", "get-value"): Command(config_get_value, False),
+    ("auth", "list"): Command(auth_list, False, frozenset({"filter"})),
+    ("auth", "print-access-token"): Command(auth_print_access_token, False),
+    ("projects", "describe"): Command(projects_describe, False),
+    ("projects", "get-iam-policy"): _iam(get_iam_policy),
+    ("projects", "add-iam-policy-binding"): _iam(add_iam_policy_binding, "condition"),
+    ("services", "list"): Command(services_list, False, switches=frozenset({"enabled"})),
+    ("services", "enable"): Command(services_enable, True),
+    ("firestore", "databases", "describe"): Command(databases_describe, False, frozenset({"database"})),
+    ("firestore", "databases", "create"): Command(databases_create, True, frozenset({"database", "location", "type"})),
+    ("firestore", "fields", "ttls", "list"): Command(ttls_list, False, frozenset({"database"})),
+    ("firestore", "fields", "ttls", "update"): Command(
+        ttls_update, True, frozenset({"database", "collection-group"}), frozenset({"enable-ttl", "async"})
+    ),
+    ("firestore", "indexes", "composite", "list"): Command(indexes_list, False, frozenset({"database"})),
+    ("firestore", "indexes", "composite", "create"): Command(
+        indexes_create,
+        True,
+        frozenset({"database", "collection-group", "query-scope", "field-config"}),
+        frozenset({"async"}),
+        repeatable=frozenset({"field-config"}),
+    ),
+    ("pubsub", "topics", "describe"): Command(topics_describe, False),
+    ("pubsub", "topics", "create"): Command(topics_create, True, frozenset({"message-retention-duration"})),
+    ("pubsub", "topics", "update"): Command(topics_update, True, frozenset({"message-retention-duration"})),
+    ("pubsub", "topics", "get-iam-policy"): _iam(get_iam_policy),
+    ("pubsub", "topics", "add-iam-policy-binding"): _iam(add_iam_policy_binding),
+    ("scheduler", "jobs", "describe"): Command(jobs_describe, False, frozenset({"location"})),
+    ("scheduler", "jobs", "create", "pubsub"): Command(
+        jobs_create_pubsub,
+        True,
+        frozenset({"location", "schedule", "time-zone", "topic", "message-body", "description"}),
+    ),
+    ("scheduler", "jobs", "update", "pubsub"): Command(
+        jobs_update_pubsub,
+        True,
+        frozenset({"location", "schedule", "time-zone", "topic", "message-body", "description"}),
+    ),
+    ("secrets", "describe"): Command(secrets_describe, False),
+    ("secrets", "create"): Command(secrets_create, True, frozenset({"replication-policy", "data-file"})),
+    ("secrets", "versions", "list"): Command(secrets_versions_list, False),
+    ("secrets", "versions", "add"): Command(secrets_versions_add, True, frozenset({"data-file"})),
+    ("secrets", "get-iam-policy"): _iam(get_iam_policy),
+    ("secrets", "add-iam-policy-binding"): _iam(add_iam_policy_binding),
+    ("iam", "service-accounts", "describe"): Command(accounts_describe, False),
+    ("iam", "service-accounts", "create"): Command(accounts_create, True, frozenset({"display-name"})),
+    ("run", "services", "get-iam-policy"): _iam(get_iam_policy, "region"),
+    ("run", "services", "add-iam-policy-binding"): _iam(add_iam_policy_binding, "region"),
+    ("functions", "deploy"): Command(
+        functions_deploy, True, DEPLOY_VALUES, frozenset({"gen2", "trigger-http", "allow-unauthenticated"})
+    ),
+    ("functions", "describe"): Command(functions_describe, False, frozenset({"region"}), frozenset({"gen2"})),
+}
+
+
+# --------------------------------------------------------------------------
+# Running one call
+
+
+def parse(argv: list[str]) -> tuple[Command, Invocation]:
+    """The command and its arguments, or exit status 2 as gcloud gives for bad usage."""
+    leading = []
+    for word in argv:
+        if word.startswith("-"):
+            break
+        leading.append(word)
+    for length in range(len(leading), 0, -1):
+        if tuple(leading[:length]) in COMMANDS:
+            path = tuple(leading[:length])
+            break
+    else:
+        raise GcloudError(f"fake gcloud: unknown command: {' '.join(leading)}", 2)
+    command = COMMANDS[path]
+    invocation = Invocation(path)
+    for word in argv[len(path) :]:
+        if not word.startswith("--"):
+            invocation.positionals.append(word)
+            continue
+        name, equals, value = word[2:].partition("=")
+        if name in command.switches | GLOBAL_SWITCHES and not equals:
+            invocation.switches.add(name)
+        elif name in command.values | GLOBAL_VALUES and equals:
+            if name in invocation.values and name not in command.repeatable:
+                raise GcloudError(f"fake gcloud: --{name} given twice", 2)
+            invocation.values.setdefault(name, []).append(value)
+        elif name in command.values | GLOBAL_VALUES:
+            raise GcloudError(f"fake gcloud: write --{name}=VALUE in one word", 2)
+        else:
+            raise GcloudError(f"ERROR: (gcloud.{'.'.join(path)}) unrecognized arguments: {word}", 2)
+    return command, invocation
+
+
+class Locked:
+    """Holds an exclusive lock: parallel deploys share the state and the log."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".lock"
+
+    def __enter__(self) -> None:
+        self.file = open(self.path, "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc_info: object) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def wait_for_peers(state_path: str, expected: int, patience: float = 3.0) -> int:
+    """Counts this deploy in, then waits until `expected` deploys have started (or patience runs out).
+
+    Returns how many had started: `expected` only if the deploys really run side by side.
+    """
+    counter = state_path + ".deploys"
+    with Locked(counter), open(counter, "a+") as file:
+        file.seek(0)
+        started = int(file.read() or 0)
+        file.truncate(0)
+        file.write(str(started + 1))
+    deadline = time.monotonic() + patience
+    while True:
+        with Locked(counter), open(counter) as file:
+            started = int(file.read())
+        if started >= expected or time.monotonic() > deadline:
+            return started
+        time.sleep(0.02)
+
+
+def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
+    """Executes one call against the state file: (exit status, mutating, facts to log)."""
+    facts: dict[str, Any] = {}
+    try:
+        command, invocation = parse(argv)
+    except GcloudError as error:
+        print(error, file=sys.stderr)
+        return error.status, False, facts
+    if invocation.value("data-file") == "-":
+        invocation.stdin = sys.stdin.buffer.read()
+        facts["stdin_sha256"] = sha256(invocation.stdin)
+    try:
+        with Locked(state_path), open(state_path) as file:
+            state = json.load(file)
+        if invocation.path[0] not in ("config", "auth"):
+            if not invocation.project:
+                raise GcloudError("fake gcloud: name the project with --project=ID", 2)
+            if invocation.project not in state["projects"]:
+                raise GcloudError(
+                    f"ERROR: (gcloud.{'.'.join(invocation.path)}) PERMISSION_DENIED: "
+                    f"Permission denied on resource project {invocation.project} (or it may not exist)."
+                )
+            if " ".join(invocation.path) in state.get("deny", []):
+                raise GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) PERMISSION_DENIED: denied.")
+        if invocation.path == ("functions", "deploy") and state.get("deploy_barrier"):
+            facts["peers"] = wait_for_peers(state_path, state["deploy_barrier"])
+        with Locked(state_path):
+            with open(state_path) as file:
+                state = json.load(file)
+            answer = command.handler(invocation, state)
+            if command.mutating:
+                with open(state_path, "w") as file:
+                    json.dump(state, file, indent=1)
+    except GcloudError as error:
+        print(error, file=sys.stderr)
+        return error.status, command.mutating, facts
+    if answer is not None:
+        sys.stdout.write(render(answer, invocation))
+    elif command.mutating:
+        # Like many gcloud commands that change something, describe the result on stdout.
+        print(f"done: true\nrequest: {' '.join(invocation.path)}")
+    if command.mutating:
+        print(f"Updated [{' '.join(invocation.path)} {' '.join(invocation.positionals)}].", file=sys.stderr)
+    return 0, command.mutating, facts
+
+
+def main() -> int:
+    """Runs the call, then appends it to the log: argv, outcome and timing."""
+    started = time.time()
+    status, mutating, facts = run(sys.argv[1:], os.environ["FAKE_GCLOUD_STATE"])
+    entry = {
+        "argv": sys.argv[1:],
+        "status": status,
+        "mutating": mutating,
+        "start": started,
+        "end": time.time(),
+        "cwd": os.getcwd(),
+    }
+    log_path = os.environ["FAKE_GCLOUD_LOG"]
+    with Locked(log_path), open(log_path, "a") as log:
+        log.write(json.dumps(entry | facts) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""deploy.sh run offline against the recording fake gcloud: what it creates, deploys and prints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.deploy.conftest import (
+    ACCESS_TOKEN,
+    EXTENSION_ID,
+    HTTP_FUNCTIONS,
+    OWNER,
+    PROJECT,
+    REGION,
+    RETRY_FUNCTION,
+    SCRIPT,
+    STANDARD_ARGS,
+    DeployRun,
+    FakeCloud,
+    empty_project,
+    printed_commands,
+)
+from tests.deploy.fake_gcloud import parse_dict_flag
+
+TOPIC = "tweet-likes-raw"
+TICK_TOPIC = "tweet-capture-retry-tick"
+SECRET = "tweet-capture-jwt-key"
+SERVICE_ACCOUNT = f"tweet-capture-fn@{PROJECT}.iam.gserviceaccount.com"
+JWT_FUNCTIONS = {"register", "login", "refresh", "logout", "capture", "api"}
+
+MakeCloud = Callable[..., FakeCloud]
+
+
+def function_state(run: DeployRun, name: str) -> dict[str, Any]:
+    """What the fake recorded for a deployed function."""
+    return run.state["functions"][f"{REGION}/{name}"]
+
+
+# --------------------------------------------------------------------------
+# The script itself and its settings
+
+
+def test_shellcheck_reports_nothing() -> None:
+    """deploy.sh passes shellcheck without a single finding."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (e.g. apt-get install shellcheck)")
+    result = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def test_help_exits_zero_without_calling_gcloud(make_cloud: MakeCloud) -> None:
+    """--help prints the usage with every flag and exits 0 without any gcloud call."""
+    run = make_cloud().run("--help")
+    assert run.returncode == 0
+    for flag in ("--project", "--region", "--owner-email", "--extension-id", "--only", "--single-url", "--dry-run"):
+        assert flag in run.stdout
+    assert run.calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--project", PROJECT), "no owner e-mail"),
+        (("--owner-email", OWNER), "no project"),
+        (("--project", PROJECT, "--owner-email", "not-an-address"), "is not an e-mail address"),
+        ((*STANDARD_ARGS, "--extension-id", "NOT-AN-ID"), "is not a Chrome extension id"),
+        (("--project", "Bad_Project", "--owner-email", OWNER), "is not a project ID"),
+        ((*STANDARD_ARGS, "--region", "mars"), "is not a region"),
+        ((*STANDARD_ARGS, "--only", "everything"), "unknown function"),
+        ((*STANDARD_ARGS, "--frobnicate"), "unknown argument"),
+        ((*STANDARD_ARGS, "--region"), "--region needs a value"),
+        ((*STANDARD_ARGS, "--region="), "--region needs a value"),
+    ],
+)
+def test_missing_or_bad_settings_are_usage_errors(make_cloud: MakeCloud, args: tuple[str, ...], message: str) -> None:
+    """A missing or malformed setting exits 2 with the reason and the usage; gcloud is asked only for its config."""
+    run = make_cloud().run(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Usage: ./deploy.sh" in run.stderr
+    assert all(call.is_("config", "get-value", "project") for call in run.calls)
+
+
+def test_project_falls_back_to_the_gcloud_configuration(make_cloud: MakeCloud) -> None:
+    """Without --project or GCP_PROJECT_ID the project is read from `gcloud config get-value project`."""
+    cloud = make_cloud(empty_project() | {"config_project": PROJECT})
+    run = cloud.run("--owner-email", OWNER, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    commands = printed_commands(run.stdout)
+    assert commands
+    assert all(f"--project={PROJECT}" in command for command in commands)
+
+
+def test_settings_can_come_from_the_environment(make_cloud: MakeCloud) -> None:
+    """GCP_PROJECT_ID, REGION, OWNER_EMAIL and EXTENSION_ID act like their flags."""
+    cloud = make_cloud()
+    env = cloud.env(GCP_PROJECT_ID=PROJECT, REGION="europe-west1", OWNER_EMAIL=OWNER, EXTENSION_ID=EXTENSION_ID)
+    run = cloud.run("--dry-run", "--only", "capture", env=env)
+    assert run.returncode == 0, run.stderr
+    (deploy,) = [command for command in printed_commands(run.stdout) if command[:2] == ("functions", "deploy")]
+    assert "--region=europe-west1" in deploy
+    assert f"--project={PROJECT}" in deploy
+    env_vars = parse_dict_flag(next(word for word in deploy if word.startswith("--set-env-vars="))[15:])
+    assert env_vars["ALLOWED_EMAILS"] == OWNER
+    assert env_vars["ALLOWED_ORIGINS"] == f"chrome-extension://{EXTENSION_ID}"
+
+
+def test_without_extension_id_the_default_origins_apply(make_cloud: MakeCloud) -> None:
+    """Without --extension-id no ALLOWED_ORIGINS is set, so the service's default applies, and a note says so."""
+    run = make_cloud().run("--project", PROJECT, "--owner-email", OWNER, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    for command in printed_commands(run.stdout):
+        for word in command:
+            if word.startswith("--set-env-vars="):
+                assert "ALLOWED_ORIGINS" not in parse_dict_flag(word[15:])
+    assert "no --extension-id" in run.stderr
+
+
+def test_a_missing_login_stops_the_script_before_any_change(make_cloud: MakeCloud) -> None:
+    """Without an active gcloud account the script says to log in and changes nothing."""
+    run = make_cloud(empty_project() | {"account": ""}).run(*STANDARD_ARGS)
+    assert run.returncode == 1
+    assert "gcloud auth login" in run.stderr
+    assert run.changes == []
+
+
+def test_an_unknown_project_stops_the_script_before_any_change(make_cloud: MakeCloud) -> None:
+    """A project that does not exist (or is not visible) is reported before anything is changed."""
+    run = make_cloud().run("--project", "no-such-project", "--owner-email", OWNER)
+    assert run.returncode == 1
+    assert "project 'no-such-project' does not exist" in run.stderr
+    assert run.changes == []
+
+
+# --------------------------------------------------------------------------
+# A first deployment to a fresh project
+
+
+def test_every_function_is_deployed_once_with_gen2_and_its_trigger(first_run: DeployRun) -> None:
+    """Each HTTP function and retry-queue is deployed exactly once, 2nd gen, with its own trigger."""
+    deploys = first_run.deploys()
+    assert set(deploys) == {*HTTP_FUNCTIONS, RETRY_FUNCTION}
+    for name in HTTP_FUNCTIONS:
+        call = deploys[name]
+        assert call.has("gen2")
+        assert call.flag("entry-point") == name
+        assert call.has("trigger-http")
+        assert call.has("allow-unauthenticated")
+        assert call.flag("trigger-topic") is None
+    retry = deploys[RETRY_FUNCTION]
+    assert retry.has("gen2")
+    assert retry.flag("entry-point") == "retry_queue"
+    assert retry.flag("trigger-topic") == TICK_TOPIC
+    assert retry.flag("trigger-service-account") == SERVICE_ACCOUNT
+    assert not retry.has("trigger-http")
+    assert not retry.has("allow-unauthenticated")
+
+
+def test_entry_points_exist_in_main_with_the_matching_signature_type(first_run: DeployRun) -> None:
+    """Every --entry-point is exported by main.py and registered as http or cloudevent to match its trigger."""
+    from functions_framework import _function_registry
+
+    import main
+
+    for call in first_run.deploys().values():
+        entry_point = call.flag("entry-point")
+        assert entry_point in main.__all__
+        expected = "http" if call.has("trigger-http") else "cloudevent"
+        assert _function_registry.REGISTRY_MAP.get(entry_point) == expected, entry_point
+
+
+def test_deploys_run_in_parallel(first_run: DeployRun) -> None:
+    """All deploys are under way at the same time instead of one after another."""
+    deploys = first_run.deploys().values()
+    assert all(call.peers == len(deploys) for call in deploys)
+
+
+def test_deploys_upload_the_repository_root(first_run: DeployRun) -> None:
+    """Deploys run in the repository root with --source=., whatever directory the script was started from."""
+    for call in first_run.deploys().values():
+        assert call.flag("source") == "."
+        assert call.cwd == str(SCRIPT.parent)
+
+
+def test_functions_are_sized_for_a_free_single_user_budget(first_run: DeployRun) -> None:
+    """Every function runs python313 as the service account, scales to zero and caps instances at 5 or fewer."""
+    for name, call in first_run.deploys().items():
+        assert call.flag("runtime") == "python313"
+        assert call.flag("region") == REGION
+        assert call.flag("service-account") == SERVICE_ACCOUNT
+        assert call.flag("min-instances") == "0"
+        assert 1 <= int(call.flag("max-instances") or "0") <= 5
+        assert call.flag("memory") in {"256Mi", "512Mi"}, name
+        assert call.flag("timeout")
+
+
+def test_functions_get_their_settings_as_environment_variables(first_run: DeployRun) -> None:
+    """HTTP functions get project, topic, owner and extension origin; retry-queue only project and topic."""
+    from shared.config import load_settings
+
+    expected = {
+        "GCP_PROJECT_ID": PROJECT,
+        "PUBSUB_TOPIC": TOPIC,
+        "ALLOWED_EMAILS": OWNER,
+        "ALLOWED_ORIGINS": f"chrome-extension://{EXTENSION_ID}",
+    }
+    for name in HTTP_FUNCTIONS:
+        env = function_state(first_run, name)["env"]
+        assert env == expected, name
+        settings = load_settings(env)
+        assert settings.allowed_origins == (f"chrome-extension://{EXTENSION_ID}",)
+        assert settings.allowed_emails == frozenset({OWNER})
+    assert function_state(first_run, RETRY_FUNCTION)["env"] == {"GCP_PROJECT_ID": PROJECT, "PUBSUB_TOPIC": TOPIC}
+
+
+def test_jwt_key_reaches_the_token_functions_only_through_secret_manager(first_run: DeployRun) -> None:
+    """--set-secrets gives JWT_SECRET_KEY to the token functions; health and retry-queue get no secret at all."""
+    for name, call in first_run.deploys().items():
+        assert "JWT_SECRET_KEY" not in function_state(first_run, name)["env"]
+        if name in JWT_FUNCTIONS:
+            assert call.flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:latest"
+        else:
+            assert call.flag("set-secrets") is None, name
+
+
+def test_jwt_key_is_strong_random_and_never_shown(first_run: DeployRun) -> None:
+    """The key is created once through stdin, is at least 32 bytes, and appears in no argument or output."""
+    (version,) = first_run.state["secrets"][SECRET]["versions"]
+    key = version["data"]
+    assert len(key.encode()) >= 32
+    assert len(set(key)) > 16
+    (create,) = [call for call in first_run.calls if call.is_("secrets", "create", SECRET)]
+    assert create.flag("data-file") == "-"
+    assert create.stdin_sha256 == version["sha256"]
+    for call in first_run.calls:
+        assert all(key not in word for word in call.argv)
+    for output in (first_run.stdout, first_run.stderr):
+        assert key not in output
+        assert ACCESS_TOKEN not in output
+
+
+def test_firestore_is_created_in_native_mode(first_run: DeployRun) -> None:
+    """The database is created with --type=firestore-native; Datastore mode appears nowhere."""
+    (create,) = [call for call in first_run.calls if call.is_("firestore", "databases", "create")]
+    assert create.flag("type") == "firestore-native"
+    assert create.flag("database") == "(default)"
+    assert not any("datastore-mode" in word for call in first_run.calls for word in call.argv)
+    assert first_run.state["databases"]["(default)"]["type"] == "FIRESTORE_NATIVE"
+
+
+def test_ttl_policies_and_the_queue_index_are_added(first_run: DeployRun) -> None:
+    """TTL policies cover sessions.expiresAt and rateLimits.expireAt; queue gets the status+nextAttemptAt index."""
+    assert first_run.state["ttls"] == {"sessions/expiresAt": "CREATING", "rateLimits/expireAt": "CREATING"}
+    (index,) = first_run.state["indexes"]
+    assert "/collectionGroups/queue/indexes/" in index["name"]
+    assert index["queryScope"] == "COLLECTION"
+    assert [(field["fieldPath"], field["order"]) for field in index["fields"]] == [
+        ("status", "ASCENDING"),
+        ("nextAttemptAt", "ASCENDING"),
+        ("__name__", "ASCENDING"),
+    ]
+
+
+def test_topics_and_the_ten_minute_tick(first_run: DeployRun) -> None:
+    """The capture topic keeps messages 31 days; Cloud Scheduler publishes to the tick topic every 10 minutes."""
+    topics = first_run.state["topics"]
+    assert topics[TOPIC]["messageRetentionDuration"] == "2678400s"
+    assert TICK_TOPIC in topics
+    (job,) = first_run.state["jobs"].values()
+    assert job["schedule"] == "*/10 * * * *"
+    assert job["pubsubTarget"]["topicName"] == f"projects/{PROJECT}/topics/{TICK_TOPIC}"
+    assert job["name"].startswith(f"projects/{PROJECT}/locations/{REGION}/jobs/")
+
+
+def test_the_needed_apis_are_enabled(first_run: DeployRun) -> None:
+    """Every API the deployment relies on is enabled, in one call."""
+    needed = {
+        f"{api}.googleapis.com"
+        for api in (
+            "cloudfunctions",
+            "run",
+            "cloudbuild",
+            "artifactregistry",
+            "firestore",
+            "pubsub",
+            "cloudscheduler",
+            "secretmanager",
+            "eventarc",
+        )
+    }
+    assert needed <= set(first_run.state["services"])
+    assert len([call for call in first_run.calls if call.is_("services", "enable")]) == 1
+
+
+def test_the_service_account_holds_only_the_roles_it_needs(first_run: DeployRun) -> None:
+    """The functions' own account gets Firestore, publish+view on the topic, the secret and retry-queue's invoker."""
+    member = f"serviceAccount:{SERVICE_ACCOUNT}"
+    granted = {
+        (resource, role)
+        for resource, bindings in first_run.state["policies"].items()
+        for role, holder in bindings
+        if holder == member
+    }
+    assert granted == {
+        (f"project/{PROJECT}", "roles/datastore.user"),
+        (f"topic/{TOPIC}", "roles/pubsub.publisher"),
+        (f"topic/{TOPIC}", "roles/pubsub.viewer"),
+        (f"secret/{SECRET}", "roles/secretmanager.secretAccessor"),
+        (f"run/{REGION}/{RETRY_FUNCTION}", "roles/run.invoker"),
+    }
+    public = {
+        resource
+        for resource, bindings in first_run.state["policies"].items()
+        if ["roles/run.invoker", "allUsers"] in bindings
+    }
+    assert public == {f"run/{REGION}/{name}" for name in HTTP_FUNCTIONS}
+
+
+def test_every_call_names_the_project(first_run: DeployRun) -> None:
+    """Every call but auth/config names the project, so the active gcloud configuration never matters."""
+    for call in first_run.calls:
+        if call.is_("projects", "describe"):
+            assert call.argv[2] == PROJECT
+        elif not (call.is_("auth") or call.is_("config")):
+            assert call.flag("project") == PROJECT, call.argv
+
+
+def test_stdout_is_exactly_the_extension_configuration(first_run: DeployRun) -> None:
+    """Stdout is one JSON object holding every HTTP function's URL as gcloud reports it; stderr lists them too."""
+    config = json.loads(first_run.stdout)
+    uris = {name: function_state(first_run, name)["serviceConfig"]["uri"] for name in HTTP_FUNCTIONS}
+    assert config == {f"{name}Url": uri for name, uri in uris.items()}
+    for name, uri in uris.items():
+        assert f"{name}: {uri}" in first_run.stderr
+
+
+# --------------------------------------------------------------------------
+# Running again, partially, or without running
+
+
+def test_a_second_run_only_redeploys(first_run: DeployRun, second_run: DeployRun) -> None:
+    """On the project the first run set up, a second run creates, grants and enables nothing; it only redeploys."""
+    assert {call.argv[:2] for call in second_run.changes} == {("functions", "deploy")}
+    assert set(second_run.deploys()) == set(first_run.deploys())
+    assert second_run.state == first_run.state
+    assert json.loads(second_run.stdout) == json.loads(first_run.stdout)
+
+
+def test_dry_run_prints_a_real_runs_commands_and_runs_none(make_cloud: MakeCloud, first_run: DeployRun) -> None:
+    """--dry-run prints exactly the commands a first real run executes, calls no gcloud, and shows no key."""
+    run = make_cloud().run(*STANDARD_ARGS, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert run.calls == []
+    assert sorted(printed_commands(run.stdout)) == sorted(call.argv for call in first_run.changes)
+    assert "# stdin: a new random key, never shown" in run.stdout
+    assert json.loads(run.stdout[run.stdout.index("{\n") :]).keys() == json.loads(first_run.stdout).keys()
+
+
+@pytest.mark.parametrize(("only", "deployed"), [("capture", "capture"), ("retry_queue", RETRY_FUNCTION)])
+def test_only_redeploys_a_single_function(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any], only: str, deployed: str
+) -> None:
+    """--only NAME redeploys that function alone, changes nothing else and leaves the extension configuration be."""
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", only)
+    assert run.returncode == 0, run.stderr
+    assert list(run.deploys()) == [deployed]
+    assert [call.argv[:3] for call in run.changes] == [("functions", "deploy", deployed)]
+    assert run.stdout == ""
+    if deployed in HTTP_FUNCTIONS:
+        assert f"{deployed}: {function_state(run, deployed)['serviceConfig']['uri']}" in run.stderr
+        assert "configuration is unchanged" in run.stderr
+
+
+def test_single_url_deploys_the_router_and_retry_queue(make_cloud: MakeCloud) -> None:
+    """--single-url deploys api (with the key) and retry-queue only; the JSON has the base URL and each /api path."""
+    from functions.api import ROUTES
+
+    run = make_cloud().run(*STANDARD_ARGS, "--single-url")
+    assert run.returncode == 0, run.stderr
+    deploys = run.deploys()
+    assert set(deploys) == {"api", RETRY_FUNCTION}
+    assert deploys["api"].flag("entry-point") == "api"
+    assert deploys["api"].has("trigger-http")
+    assert deploys["api"].flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:latest"
+    base = function_state(run, "api")["serviceConfig"]["uri"]
+    config = json.loads(run.stdout)
+    assert config.pop("baseUrl") == base
+    assert set(config) == {f"{name}Url" for name in HTTP_FUNCTIONS}
+    for url in config.values():
+        assert url.startswith(base)
+        assert url.removeprefix(base) in ROUTES
+
+
+def test_a_failed_deploy_fails_the_run_and_shows_its_output(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any]
+) -> None:
+    """When one parallel deploy fails the others still finish, its gcloud output is shown and the run exits 1."""
+    run = make_cloud(deployed_project | {"fail_deploy": ["capture"]}).run(*STANDARD_ARGS)
+    assert run.returncode == 1
+    deploys = run.deploys()
+    assert set(deploys) == {*HTTP_FUNCTIONS, RETRY_FUNCTION}
+    assert {name for name, call in deploys.items() if call.status != 0} == {"capture"}
+    assert "FAILED capture" in run.stderr
+    assert "Build failed for capture" in run.stderr
+    assert "deployment failed for: capture" in run.stderr
+    assert run.stdout == ""
+
+
+def test_a_datastore_mode_database_is_refused(make_cloud: MakeCloud) -> None:
+    """An existing Datastore-mode database stops the script with an explanation, before anything is deployed."""
+    database = {"name": f"projects/{PROJECT}/databases/(default)", "type": "DATASTORE_MODE", "locationId": REGION}
+    run = make_cloud(empty_project() | {"databases": {"(default)": database}}).run(*STANDARD_ARGS)
+    assert run.returncode == 1
+    assert "need Native mode" in run.stderr
+    assert not any(call.is_("firestore", "databases", "create") for call in run.calls)
+    assert run.deploys() == {}
+
+
+def test_drift_is_repaired_in_place(make_cloud: MakeCloud, deployed_project: dict[str, Any]) -> None:
+    """Changed topic retention or tick schedule is updated, a versionless secret gets a key; nothing is recreated."""
+    deployed_project["topics"][TOPIC]["messageRetentionDuration"] = "604800s"
+    (job,) = deployed_project["jobs"].values()
+    job["schedule"] = "0 * * * *"
+    deployed_project["secrets"][SECRET]["versions"] = []
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
+    assert run.returncode == 0, run.stderr
+    assert sorted(call.argv[:3] for call in run.changes if not call.is_("functions", "deploy")) == [
+        ("pubsub", "topics", "update"),
+        ("scheduler", "jobs", "update"),
+        ("secrets", "versions", "add"),
+    ]
+    assert run.state["topics"][TOPIC]["messageRetentionDuration"] == "2678400s"
+    assert next(iter(run.state["jobs"].values()))["schedule"] == "*/10 * * * *"
+    (add,) = [call for call in run.changes if call.is_("secrets", "versions", "add", SECRET)]
+    assert add.flag("data-file") == "-"
+    (version,) = run.state["secrets"][SECRET]["versions"]
+    assert add.stdin_sha256 == version["sha256"]
+    assert version["data"] not in run.stderr
+
+
+def test_a_lookup_error_other_than_not_found_stops_the_script(make_cloud: MakeCloud) -> None:
+    """A permission error while looking a resource up stops the run instead of being taken for "missing"."""
+    run = make_cloud(empty_project() | {"deny": ["pubsub topics describe"]}).run(*STANDARD_ARGS)
+    assert run.returncode == 1
+    assert "PERMISSION_DENIED" in run.stderr
+    assert not any(call.is_("pubsub", "topics", "create") for call in run.calls)
+    assert run.deploys() == {}
