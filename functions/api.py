@@ -26,8 +26,9 @@ ROUTES = {
 def _docs(request: flask.Request) -> flask.Response:
     from shared import openapi
 
-    if request.path == "/api/openapi.json":
+    if request.path.rstrip("/") == "/api/openapi.json":
         return json_response(openapi.spec())
+    # Exactly /api/docs: the page loads "openapi.json" relative to its own URL.
     if request.path == "/api/docs":
         return flask.Response(openapi.DOCS_PAGE, mimetype="text/html")
     raise errors.NotFound(f"No endpoint at {request.path}; see /api/docs.")

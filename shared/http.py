@@ -67,6 +67,9 @@ def read_json(request: flask.Request) -> dict[str, Any]:
         raise errors.BadRequest("The request body is empty; send a JSON object.")
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        if b"\\ud" in raw or b"\\uD" in raw:
+            # "\ud800" escapes load as lone surrogates: no UTF-8 text (nor Firestore, nor bcrypt) takes them.
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.BadRequest("The request body is not valid UTF-8 JSON.") from None
     if not isinstance(body, dict):
@@ -113,7 +116,7 @@ def _dispatch(
 ) -> flask.Response:
     if request.method == "OPTIONS":
         return empty_response(204, preflight_headers(request.headers.get("Origin"), origins, methods))
-    if request.method not in methods:
+    if request.method not in methods and not (request.method == "HEAD" and "GET" in methods):
         raise errors.MethodNotAllowed(request.method, methods)
     return handler(request)
 

@@ -26,6 +26,18 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class WholeNumber(fields.Integer):
+    """A JSON integer: 5 and 5.0 (JSON does not tell them apart), never 5.5, "5" or true."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 class NormalizedEmail(fields.String):
     """An e-mail address, normalised (see shared.emails) and then validated."""
 
@@ -79,7 +91,7 @@ class Registration(Credentials):
             problems.append("Must contain an upper-case letter.")
         if not re.search(r"[a-z]", value):
             problems.append("Must contain a lower-case letter.")
-        if not re.search(r"\d", value):
+        if not re.search(r"[0-9]", value):
             problems.append("Must contain a digit.")
         if problems:
             raise ValidationError(problems)
@@ -106,7 +118,7 @@ class TweetCapture(_Strict):
     authorUsername = fields.String(required=True, validate=validate.Length(min=1, max=100))
     authorDisplayName = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     timestamp = IsoTimestamp(load_default=None, allow_none=True)
-    capturedAt = fields.Integer(strict=True, load_default=_now_ms, validate=validate.Range(min=0, max=10**14))
+    capturedAt = WholeNumber(load_default=_now_ms, validate=validate.Range(min=0, max=10**14))
     isReply = StrictBoolean(load_default=False)
     isRetweet = StrictBoolean(load_default=False)
     isQuoteTweet = StrictBoolean(load_default=False)
