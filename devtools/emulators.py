@@ -106,6 +106,43 @@ class Emulator:
         self.process = None
 
 
+def start_pair(project: str, topic: str) -> tuple[Emulator, Emulator]:
+    """Start the Firestore and Pub/Sub emulators side by side and create the topic on the second."""
+    import threading
+
+    pair = (Emulator("firestore", project), Emulator("pubsub", project))
+    failures: list[BaseException] = []
+
+    def boot(emulator: Emulator) -> None:
+        try:
+            emulator.start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, once both are stopped
+            failures.append(exc)
+
+    threads = [threading.Thread(target=boot, args=(emulator,)) for emulator in pair]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        if failures:
+            raise failures[0]
+        previous = os.environ.get("PUBSUB_EMULATOR_HOST")
+        os.environ["PUBSUB_EMULATOR_HOST"] = pair[1].host
+        try:
+            create_topic(project, topic)
+        finally:
+            if previous is None:
+                del os.environ["PUBSUB_EMULATOR_HOST"]
+            else:
+                os.environ["PUBSUB_EMULATOR_HOST"] = previous
+    except BaseException:
+        for emulator in pair:
+            emulator.stop()
+        raise
+    return pair
+
+
 def create_topic(project: str, topic: str, subscriptions: tuple[str, ...] = ()) -> None:
     """Create a topic (and pull subscriptions) on the Pub/Sub emulator named by PUBSUB_EMULATOR_HOST."""
     from google.api_core.exceptions import AlreadyExists

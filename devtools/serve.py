@@ -14,9 +14,9 @@ import secrets
 import signal
 import sys
 import threading
-import time
 
 from devtools.emulators import Emulator, create_topic, free_port
+from devtools.samples import scheduler_tick
 from devtools.server import FunctionServer
 
 PROJECT = os.environ.get("GCP_PROJECT_ID", "demo-tweet-capture")
@@ -24,21 +24,10 @@ TOPIC = os.environ.get("PUBSUB_TOPIC", "tweet-likes-raw")
 
 
 def send_tick(url: str) -> int:
-    """Deliver one scheduler tick to retry_queue as a binary-mode Pub/Sub CloudEvent; the HTTP status."""
-    import base64
-
+    """Deliver one scheduler tick to retry_queue; the HTTP status."""
     import requests
-    from cloudevents.conversion import to_binary
-    from cloudevents.http import CloudEvent
 
-    event = CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/tweet-capture-retry-tick",
-        },
-        {"message": {"data": base64.b64encode(b"tick").decode(), "messageId": str(time.time_ns())}},
-    )
-    headers, body = to_binary(event)
+    headers, body = scheduler_tick(PROJECT)
     return requests.post(url, data=body, headers=headers, timeout=60).status_code
 
 

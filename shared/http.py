@@ -12,16 +12,18 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import werkzeug.exceptions
-from marshmallow import Schema, ValidationError
 
 from shared import errors
 from shared.config import ConfigError, get_settings
 from shared.cors import cors_headers, preflight_headers
 from shared.logs import bind_trace, log, parse_trace, set_level, unbind_trace
+
+if TYPE_CHECKING:
+    from marshmallow import Schema
 
 MAX_BODY_BYTES = 64 * 1024
 Handler = Callable[[flask.Request], flask.Response]
@@ -79,6 +81,8 @@ def read_json(request: flask.Request) -> dict[str, Any]:
 
 def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
     """Validate `body` with a marshmallow schema; 400 with per-field errors on failure."""
+    from marshmallow import ValidationError
+
     try:
         return schema.load(body)
     except ValidationError as exc:

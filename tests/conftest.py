@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.emulators import Emulator, create_topic
+from devtools.emulators import Emulator, start_pair
 from shared import clients, config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,40 +52,10 @@ class Emulators:
 
 
 def start_emulators(project: str = PROJECT, topic: str = TOPIC) -> Emulators:
-    """Start both emulators side by side and create the topic."""
+    """Start both emulators side by side and create the topic; only for a demo- project."""
     if not project.startswith("demo-"):
         raise RuntimeError("tests run only against a demo- project on the local emulators")
-    firestore, pubsub = Emulator("firestore", project), Emulator("pubsub", project)
-    # Launch both, then wait for both: they boot in parallel.
-    import threading
-
-    failures: list[BaseException] = []
-
-    def boot(emulator: Emulator) -> None:
-        try:
-            emulator.start()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=boot, args=(e,)) for e in (firestore, pubsub)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        firestore.stop()
-        pubsub.stop()
-        raise failures[0]
-    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
-    os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
-    try:
-        create_topic(project, topic)
-    finally:
-        if previous is None:
-            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
-        else:
-            os.environ["PUBSUB_EMULATOR_HOST"] = previous
-    return Emulators(firestore, pubsub)
+    return Emulators(*start_pair(project, topic))
 
 
 @pytest.fixture(autouse=True)

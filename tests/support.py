@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import random
 import time
-import uuid
 from typing import Any
 
 import functions_framework
 from flask.testing import FlaskClient
 
+from devtools.samples import new_email, tweet_body, tweet_id
 from tests.conftest import PROJECT, ROOT, TOPIC
+
+__all__ = ["decode", "function_client", "new_email", "pull", "register", "subscribe", "tweet_body", "tweet_id"]
 
 STRONG_PASSWORD = "Correct-Horse-9"
 
@@ -19,43 +20,6 @@ STRONG_PASSWORD = "Correct-Horse-9"
 def function_client(target: str) -> FlaskClient:
     """A test client for an entry point of main.py, built the way functions-framework serves it."""
     return functions_framework.create_app(target, str(ROOT / "main.py")).test_client()
-
-
-def new_email() -> str:
-    """A unique e-mail address."""
-    return f"user-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def tweet_id() -> str:
-    """A random 19-digit tweet id."""
-    return str(random.randint(10**18, 10**19 - 1))
-
-
-def tweet_body(**overrides: Any) -> dict[str, Any]:
-    """A realistic capture body as the extension's content script sends it."""
-    tid = overrides.pop("tweetId", None) or tweet_id()
-    thread = tid if isinstance(tid, str) and tid.isdigit() else tweet_id()
-    body = {
-        "tweetId": tid,
-        "tweetUrl": f"https://x.com/someone/status/{tid}",
-        "tweetText": "A liked tweet — with unicode ✓",
-        "authorUsername": "someone",
-        "authorDisplayName": "Some One",
-        "timestamp": "2025-11-19T10:30:00.000Z",
-        "capturedAt": 1763548200000,
-        "isReply": True,
-        "isRetweet": False,
-        "isQuoteTweet": False,
-        "isThread": False,
-        "threadId": thread,
-        "parentTweetId": None,
-        "conversationId": thread,
-        "hasImage": False,
-        "hasVideo": False,
-        "hasLink": True,
-    }
-    body.update(overrides)
-    return body
 
 
 def register(client: FlaskClient | None = None, email: str | None = None) -> dict[str, Any]:

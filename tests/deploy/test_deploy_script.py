@@ -171,6 +171,7 @@ def test_entry_points_exist_in_main_with_the_matching_signature_type(first_run: 
     for call in first_run.deploys().values():
         entry_point = call.flag("entry-point")
         assert entry_point in main.__all__
+        assert callable(getattr(main, entry_point))  # imports its module, which registers it
         expected = "http" if call.has("trigger-http") else "cloudevent"
         assert _function_registry.REGISTRY_MAP.get(entry_point) == expected, entry_point
 

@@ -5,7 +5,6 @@ These tests own a pair of emulators so that stopping them disturbs no other test
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import time
@@ -14,10 +13,9 @@ from typing import Any
 
 import pytest
 import requests
-from cloudevents.conversion import to_binary
-from cloudevents.http import CloudEvent
 
 from devtools.emulators import Emulator, create_topic
+from devtools.samples import scheduler_tick
 from devtools.server import FunctionServer
 from tests.conftest import PROJECT, TOPIC, Emulators, start_emulators
 from tests.e2e.conftest import server_env
@@ -75,19 +73,8 @@ def _firestore(own: Emulators, database: str) -> Any:
 
 
 def _tick(server: FunctionServer) -> requests.Response:
-    """Deliver one Cloud Scheduler tick the way Eventarc does: a binary-mode Pub/Sub CloudEvent."""
-    event = CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/tweet-capture-retry-tick",
-            "specversion": "1.0",
-        },
-        {
-            "message": {"data": base64.b64encode(b"tick").decode(), "messageId": "42", "attributes": {}},
-            "subscription": f"projects/{PROJECT}/subscriptions/eventarc-tick",
-        },
-    )
-    headers, body = to_binary(event)
+    """Deliver one Cloud Scheduler tick the way Eventarc does."""
+    headers, body = scheduler_tick(PROJECT)
     return requests.post(server.url, data=body, headers=headers, timeout=60)
 
 
