@@ -23,14 +23,21 @@ ROUTES = {
 
 
 @endpoint("GET")
+def _openapi(request: flask.Request) -> flask.Response:
+    from shared import openapi
+
+    return json_response(openapi.spec())
+
+
+@endpoint("GET")
 def _docs(request: flask.Request) -> flask.Response:
     from shared import openapi
 
-    if request.path.rstrip("/") == "/api/openapi.json":
-        return json_response(openapi.spec())
-    # Exactly /api/docs: the page loads "openapi.json" relative to its own URL.
-    if request.path == "/api/docs":
-        return flask.Response(openapi.DOCS_PAGE, mimetype="text/html")
+    return flask.Response(openapi.DOCS_PAGE, mimetype="text/html")
+
+
+@endpoint("GET", "POST", "PUT", "PATCH", "DELETE")
+def _not_found(request: flask.Request) -> flask.Response:
     raise errors.NotFound(f"No endpoint at {request.path}; see /api/docs.")
 
 
@@ -38,4 +45,11 @@ def _docs(request: flask.Request) -> flask.Response:
 def api(request: flask.Request) -> flask.Response:
     """Route a request to the function that serves its path."""
     path = request.path.rstrip("/") or "/"
-    return ROUTES.get(path, _docs)(request)
+    if path in ROUTES:
+        return ROUTES[path](request)
+    if path == "/api/openapi.json":
+        return _openapi(request)
+    # Exactly /api/docs: the page loads "openapi.json" relative to its own URL.
+    if request.path == "/api/docs":
+        return _docs(request)
+    return _not_found(request)

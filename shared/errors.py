@@ -87,7 +87,7 @@ class MethodNotAllowed(ApiError):
     def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
         super().__init__(
             f"{method} is not allowed here; use {', '.join(allowed)}.",
-            headers={"Allow": ", ".join((*allowed, "OPTIONS"))},
+            headers={"Allow": ", ".join((*allowed, *(("HEAD",) if "GET" in allowed else ()), "OPTIONS"))},
         )
 
 

@@ -12,7 +12,17 @@ from flask.testing import FlaskClient
 from devtools.samples import new_email, tweet_body, tweet_id
 from tests.conftest import PROJECT, ROOT, TOPIC
 
-__all__ = ["decode", "function_client", "new_email", "pull", "register", "subscribe", "tweet_body", "tweet_id"]
+__all__ = [
+    "STRONG_PASSWORD",
+    "decode",
+    "function_client",
+    "new_email",
+    "pull",
+    "register",
+    "subscribe",
+    "tweet_body",
+    "tweet_id",
+]
 
 STRONG_PASSWORD = "Correct-Horse-9"
 

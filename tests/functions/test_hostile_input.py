@@ -610,3 +610,18 @@ def test_report_the_number_of_hostile_cases() -> None:
     count = sum(_cases_of(test) for test in tests if test is not test_report_the_number_of_hostile_cases)
     print(f"\nhostile-input cases: {count}")
     assert count > 300
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_unknown_api_paths_are_404_for_any_method(method: str) -> None:
+    """The router answers an unknown path with 404 whatever the method, not 405."""
+    response = function_client("api").open("/api/nothing-here", method=method)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_head_is_served_where_get_is() -> None:
+    """HEAD on health is answered like GET, without a body; 405s for GET endpoints list HEAD."""
+    assert function_client("health").head("/").status_code in {200, 503}
+    response = function_client("health").post("/")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD, OPTIONS"
