@@ -17,7 +17,7 @@ import threading
 
 from devtools.emulators import Emulator, create_topic, free_port
 from devtools.samples import scheduler_tick
-from devtools.server import FunctionServer
+from devtools.server import FunctionServer, running
 
 PROJECT = os.environ.get("GCP_PROJECT_ID", "demo-tweet-capture")
 TOPIC = os.environ.get("PUBSUB_TOPIC", "tweet-likes-raw")
@@ -58,9 +58,10 @@ def main() -> int:
     tick_seconds = float(os.environ.get("TICK_SECONDS", "60"))
     firestore = Emulator("firestore", PROJECT, int(os.environ.get("FIRESTORE_PORT", "0")) or free_port())
     pubsub = Emulator("pubsub", PROJECT, int(os.environ.get("PUBSUB_PORT", "0")) or free_port())
-    servers: list[FunctionServer] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C even when started from a script, whose background jobs inherit SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         print("starting the Firestore and Pub/Sub emulators...", flush=True)
         boots = [threading.Thread(target=e.start) for e in (firestore, pubsub)]
@@ -80,20 +81,16 @@ def main() -> int:
         }
         api = FunctionServer("api", env, port=port)
         replay = FunctionServer("retry_queue", env)
-        servers += [api.spawn(), replay.spawn()]
-        for server in servers:
-            server.wait_ready()
-        print(_banner(api), flush=True)
-        print(f"logs: {api.log_path} (api), {replay.log_path} (retry_queue)", flush=True)
-        while not stop.wait(tick_seconds):
-            status = send_tick(replay.url)
-            print(f"scheduler tick → retry_queue answered {status}", flush=True)
+        with running((api, replay)):
+            print(_banner(api), flush=True)
+            print(f"logs: {api.log_path} (api), {replay.log_path} (retry_queue)", flush=True)
+            while not stop.wait(tick_seconds):
+                status = send_tick(replay.url)
+                print(f"scheduler tick → retry_queue answered {status}", flush=True)
     except KeyboardInterrupt:
         pass
     finally:
         print("\nstopping...", flush=True)
-        for server in servers:
-            server.stop()
         firestore.stop()
         pubsub.stop()
     return 0

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from devtools.server import FunctionServer
+from devtools.server import FunctionServer, running
 from tests.conftest import Emulators
 from tests.e2e.conftest import server_env
 from tests.support import STRONG_PASSWORD, new_email, tweet_body
@@ -120,15 +120,8 @@ def _servers(emulators: Emulators, page_host: PageHost) -> Iterator[dict[str, Fu
         "api": FunctionServer("api", server_env(emulators, ALLOWED_ORIGINS=page_host.origin)),
         "pinned": FunctionServer("capture", server_env(emulators, ALLOWED_ORIGINS=PINNED_EXTENSION)),
     }
-    try:
-        for server in servers.values():
-            server.spawn()
-        for server in servers.values():
-            server.wait_ready()
+    with running(servers.values()):
         yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 @pytest.fixture(scope="module", name="access_token")

@@ -16,7 +16,7 @@ import requests
 
 from devtools.emulators import Emulator, create_topic
 from devtools.samples import scheduler_tick
-from devtools.server import FunctionServer
+from devtools.server import FunctionServer, running
 from tests.conftest import PROJECT, TOPIC, Emulators, start_emulators
 from tests.e2e.conftest import server_env
 from tests.support import STRONG_PASSWORD, new_email, tweet_body
@@ -48,14 +48,9 @@ def _stack(own: Emulators, uid: str, monkeypatch: pytest.MonkeyPatch) -> Iterato
         monkeypatch.setenv(name, value)
     create_topic(PROJECT, TOPIC)
     env = server_env(own, FIRESTORE_DATABASE=f"test-{uid}", PUBLISH_TIMEOUT_SECONDS=str(PUBLISH_TIMEOUT))
-    servers = {name: FunctionServer(name, env).spawn() for name in ("register", "capture", "health", "retry_queue")}
-    try:
-        for server in servers.values():
-            server.wait_ready()
+    servers = {name: FunctionServer(name, env) for name in ("register", "capture", "health", "retry_queue")}
+    with running(servers.values()):
         yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 def _user(stack: dict[str, FunctionServer]) -> dict[str, Any]:
