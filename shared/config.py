@@ -112,7 +112,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         refresh_token_expire_days=_int(env, "REFRESH_TOKEN_EXPIRE_DAYS", 30, 1, 365),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 100, 1, 100_000),
         log_level=level,
-        allowed_origins=_list(env.get("ALLOWED_ORIGINS", DEFAULT_ALLOWED_ORIGINS)),
+        # Browsers send origins in lower case; so are the entries compared with them.
+        allowed_origins=tuple(o.lower() for o in _list(env.get("ALLOWED_ORIGINS", DEFAULT_ALLOWED_ORIGINS))),
         allowed_emails=frozenset(normalize_email(e) for e in emails) if emails else None,
         bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 31),
         publish_timeout_seconds=_float(env, "PUBLISH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),

@@ -159,7 +159,8 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
                     else:
                         get_logger_exception(exc)
                         response = problem_response(errors.ApiError("An unexpected error occurred."))
-                response.headers.update(cors_headers(request.headers.get("Origin"), settings.allowed_origins))
+                if request.method != "OPTIONS":  # a preflight answer has its own CORS headers
+                    response.headers.update(cors_headers(request.headers.get("Origin"), settings.allowed_origins))
                 latency = time.perf_counter() - started
                 log(
                     "WARNING" if response.status_code >= 500 else "INFO",

@@ -79,6 +79,9 @@ def test_preflight_admits_default_origins(target: str, path: str, method: str, o
     assert method.lower() in _tokens(response.headers.get("Access-Control-Allow-Methods"))
     assert {"authorization", "content-type"} <= _tokens(response.headers.get("Access-Control-Allow-Headers"))
     assert int(response.headers["Access-Control-Max-Age"]) > 0
+    assert {"origin", "access-control-request-method", "access-control-request-headers"} <= _tokens(
+        response.headers.get("Vary")
+    )
 
 
 @pytest.mark.parametrize(

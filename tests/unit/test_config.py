@@ -99,3 +99,11 @@ def test_health_starts_without_a_key() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_allowed_origins_are_compared_in_lower_case() -> None:
+    """An origin typed with capitals in ALLOWED_ORIGINS still matches what browsers send."""
+    settings = load_settings(
+        {"ALLOWED_ORIGINS": "Chrome-Extension://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP, HTTP://LocalHost:3000"}
+    )
+    assert settings.allowed_origins == ("chrome-extension://abcdefghijklmnopabcdefghijklmnop", "http://localhost:3000")
