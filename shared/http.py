@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,7 @@ import werkzeug.exceptions
 from shared import errors
 from shared.config import ConfigError, get_settings
 from shared.cors import cors_headers, preflight_headers
-from shared.logs import bind_trace, log, parse_trace, set_level, unbind_trace
+from shared.logs import bind_trace, get_logger, log, parse_trace, set_level, unbind_trace
 
 if TYPE_CHECKING:
     from marshmallow import Schema
@@ -157,7 +156,7 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
                             errors.ServiceUnavailable("The database is unreachable; try again shortly.")
                         )
                     else:
-                        get_logger_exception(exc)
+                        get_logger().error("unhandled error: %s", type(exc).__name__, exc_info=exc)
                         response = problem_response(errors.ApiError("An unexpected error occurred."))
                 if request.method != "OPTIONS":  # a preflight answer has its own CORS headers
                     response.headers.update(cors_headers(request.headers.get("Origin"), settings.allowed_origins))
@@ -181,18 +180,6 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
-
-
-def get_logger_exception(exc: Exception) -> None:
-    """Log an unexpected exception with its traceback as one ERROR event."""
-    from shared.logs import get_logger
-
-    get_logger().error("unhandled error: %s", type(exc).__name__, exc_info=exc)
-
-
-def seconds_until(deadline_epoch: float, now_epoch: float) -> int:
-    """Whole seconds from now until a deadline, at least 1 (for Retry-After)."""
-    return max(1, math.ceil(deadline_epoch - now_epoch))
 
 
 def bearer_token(request: flask.Request) -> str:
