@@ -2,7 +2,8 @@
 # Deploys Tweet Capture API to Cloud Functions (2nd gen) together with everything
 # it needs: APIs, Firestore (Native mode) with TTL policies and the retry index,
 # Pub/Sub topics, the Cloud Scheduler tick, the JWT signing key in Secret
-# Manager and a least-privilege service account.
+# Manager and a least-privilege service account. After the deploys it bounds
+# the build images they leave behind with a cleanup policy.
 #
 # Idempotent: every resource is looked up before it is created, so a second run
 # only redeploys the functions (gcloud's deploy is itself an update).
@@ -37,6 +38,15 @@ readonly APIS='cloudfunctions.googleapis.com run.googleapis.com cloudbuild.googl
 artifactregistry.googleapis.com firestore.googleapis.com pubsub.googleapis.com
 cloudscheduler.googleapis.com secretmanager.googleapis.com eventarc.googleapis.com
 logging.googleapis.com iam.googleapis.com cloudresourcemanager.googleapis.com'
+# Every 2nd gen deploy pushes a container image per function into this Artifact
+# Registry repository of the function's region (Cloud Functions creates it on the
+# first deploy). Its free tier is 0.5 GB, so a cleanup policy keeps the 2 most
+# recent versions of each image and deletes the rest (keep rules win over delete
+# rules). Enums are spelled as the API reports them, so describe echoes the file.
+readonly GCF_REPOSITORY=gcf-artifacts
+readonly CLEANUP_POLICY='[{"name":"keep-2-most-recent","action":{"type":"KEEP"},"mostRecentVersions":{"keepCount":2}},{"name":"delete-older-versions","action":{"type":"DELETE"},"condition":{"tagState":"ANY"}}]'
+# The same policy as `describe --format=json(cleanupPolicies)` reports it, without whitespace.
+readonly CLEANUP_POLICY_DESCRIBED='{"cleanupPolicies":{"delete-older-versions":{"action":"DELETE","condition":{"tagState":"ANY"},"id":"delete-older-versions"},"keep-2-most-recent":{"action":"KEEP","id":"keep-2-most-recent","mostRecentVersions":{"keepCount":2}}}}'
 
 # gcloud must never stop to ask a question: answers come from the flags below.
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
@@ -47,8 +57,10 @@ Usage: ./deploy.sh --owner-email EMAIL [options]
 
 Creates (only when missing) the APIs, Firestore database (Native mode), TTL
 policies, composite index, Pub/Sub topics, scheduler job, JWT secret and service
-account, then deploys every function and prints their URLs and the extension's
-configuration JSON (the JSON alone goes to stdout).
+account, then deploys every function, sets a cleanup policy on the build images'
+repository (gcf-artifacts: keep the 2 most recent versions of each image) and
+prints the functions' URLs and the extension's configuration JSON (the JSON
+alone goes to stdout).
 
 Options (each may also come from the environment variable in brackets):
   --project ID            Google Cloud project [GCP_PROJECT_ID]
@@ -502,6 +514,38 @@ ensure_retry_invoker() {
       --member="$SA_MEMBER" --role=roles/run.invoker
 }
 
+# Runs set-cleanup-policies with CLEANUP_POLICY in a file of WORK_DIR (removed on
+# exit); the line shown carries the file's content, as the file does not outlive
+# the run. --no-dry-run: a policy in dry-run mode would only log what it deletes.
+set_cleanup_policy() {
+  local file="$WORK_DIR/cleanup-policy.json"
+  local args=(artifacts repositories set-cleanup-policies "$GCF_REPOSITORY" --location="$REGION"
+    --policy="$file" --no-dry-run --project="$PROJECT")
+  show_line "$(command_line "${args[@]}")  # ${file##*/}: $CLEANUP_POLICY"
+  [[ $DRY_RUN == true ]] && return 0
+  printf '%s\n' "$CLEANUP_POLICY" >"$file"
+  gcloud "${args[@]}" >&2
+}
+
+# Bounds the images the deploys leave in gcf-artifacts: sets CLEANUP_POLICY unless
+# the repository already has exactly it (any other policy is replaced). Under
+# --dry-run the repository counts as existing: the deploys printed would create it.
+ensure_cleanup_policy() {
+  if [[ $DRY_RUN != true ]]; then
+    if ! query artifacts repositories describe "$GCF_REPOSITORY" --location="$REGION" \
+      --format='json(cleanupPolicies,cleanupPolicyDryRun)'; then
+      say "Note: no $GCF_REPOSITORY repository in $REGION, so no cleanup policy was set."
+      return 0
+    fi
+    local found
+    found=$(tr -d '[:space:]' <<<"$ANSWER")
+    # Dry-run mode explicitly off is the same as never turned on.
+    found=${found/,\"cleanupPolicyDryRun\":false/}
+    [[ $found == "$CLEANUP_POLICY_DESCRIBED" ]] && return 0
+  fi
+  set_cleanup_policy
+}
+
 # URL of a deployed function (a placeholder under --dry-run).
 function_url() {
   local name=$1
@@ -581,6 +625,7 @@ main() {
   case " ${functions[*]} " in
     *" $RETRY_FUNCTION "*) ensure_retry_invoker ;;
   esac
+  ensure_cleanup_policy
   print_urls
 }
 

@@ -45,6 +45,7 @@ def empty_project() -> dict[str, Any]:
         "service_accounts": {},
         "policies": {f"project/{PROJECT}": [["roles/owner", "user:deployer@example.com"]]},
         "functions": {},
+        "repositories": {},
     }
 
 

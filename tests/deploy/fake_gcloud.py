@@ -6,7 +6,8 @@ commands answer from it as gcloud would (`value(...)` formats, NOT_FOUND errors)
 commands that change something update it, so a second run sees what the first
 created. Like gcloud, it exits 2 on a command or flag it does not know; it also
 insists on `--flag=value` spelling and on an explicit --project, so that the
-script never depends on someone's active gcloud configuration.
+script never depends on someone's active gcloud configuration. Like Cloud
+Functions, a deploy creates the region's `gcf-artifacts` repository when missing.
 
 Knobs a test can put in the state: `deploy_barrier` (each deploy waits until
 that many have started, which only happens if they run side by side),
@@ -139,6 +140,19 @@ def seconds(duration: str) -> str:
 # Output: the few --format and --flatten forms the deploy script uses.
 
 
+def _render_json(answer: Any, fmt: str) -> str:
+    """`json` or `json(key,...)` of top-level keys: sorted keys, indent 2, null for nothing, as gcloud prints."""
+    keys = [key.strip() for key in fmt[5:-1].split(",")] if fmt != "json" else None
+    if keys is not None and not all(re.fullmatch(r"[A-Za-z]+", key) for key in keys):
+        raise GcloudError(f"fake gcloud: unsupported --format={fmt}", 2)
+
+    def project(record: Any) -> Any:
+        return record if keys is None else {key: record[key] for key in keys if key in record} or None
+
+    projected = [project(record) for record in answer] if isinstance(answer, list) else project(answer)
+    return json.dumps(projected, indent=2, sort_keys=True) + "\n"
+
+
 def _lookup(resource: Any, path: list[str]) -> str:
     if not path:
         return "" if resource is None else str(resource)
@@ -165,6 +179,10 @@ def render(answer: Any, invocation: Invocation) -> str:
     fmt = invocation.value("format")
     if fmt is None:
         return "".join(json.dumps(record, indent=2) + "\n" for record in records)
+    if fmt == "json" or (fmt.startswith("json(") and fmt.endswith(")")):
+        if flatten is not None:
+            raise GcloudError("fake gcloud: --flatten with a json format is not faked", 2)
+        return _render_json(answer, fmt)
     match = re.fullmatch(r"value\((.*)\)", fmt)
     if not match:
         raise GcloudError(f"fake gcloud: unsupported --format={fmt}", 2)
@@ -454,6 +472,83 @@ def add_iam_policy_binding(invocation: Invocation, state: State) -> Resource:
     return get_iam_policy(invocation, state)
 
 
+GCF_REPOSITORY = "gcf-artifacts"
+CLEANUP_ACTIONS = ("KEEP", "DELETE")
+TAG_STATES = ("TAGGED", "UNTAGGED", "ANY")
+
+
+def _repository(invocation: Invocation, state: State) -> Resource:
+    key = f"{invocation.require('location')}/{invocation.positionals[0]}"
+    if key not in state["repositories"]:
+        # What the Artifact Registry API answers for a missing repository.
+        raise GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) NOT_FOUND: Requested entity was not found.")
+    return state["repositories"][key]
+
+
+def repositories_describe(invocation: Invocation, state: State) -> Resource:
+    return _repository(invocation, state)
+
+
+def _cleanup_policies(invocation: Invocation, path: str) -> dict[str, Resource]:
+    """A policy file read as gcloud reads it (a list of named rules) and stored as the API keeps it (a map by id)."""
+    command = f"gcloud.{'.'.join(invocation.path)}"
+    try:
+        with open(path) as file:
+            rules = json.load(file)
+    except (OSError, ValueError) as error:
+        raise GcloudError(f"ERROR: ({command}) Could not read JSON file {path}: {error}") from error
+    if not isinstance(rules, list):
+        raise GcloudError(f"ERROR: ({command}) Policy file must contain a list of policies.")
+    policies: dict[str, Resource] = {}
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not isinstance(rule.get("action"), dict):
+            raise GcloudError(f"ERROR: ({command}) Invalid policy at index {index}.")
+        name, action = rule.get("name"), str(rule["action"].get("type", "")).upper()
+        if not name or name in policies:
+            raise GcloudError(f"ERROR: ({command}) a policy without a name, or a duplicate name: {name!r}.")
+        if action not in CLEANUP_ACTIONS:
+            raise GcloudError(f"ERROR: ({command}) INVALID_ARGUMENT: invalid action in policy {name!r}.")
+        if ("condition" in rule) == ("mostRecentVersions" in rule):
+            raise GcloudError(f'ERROR: ({command}) policy {name!r} needs one of "condition" or "mostRecentVersions".')
+        policy: Resource = {"id": name, "action": action}
+        if "mostRecentVersions" in rule:
+            if action != "KEEP" or not isinstance(rule["mostRecentVersions"].get("keepCount"), int):
+                raise GcloudError(f"ERROR: ({command}) INVALID_ARGUMENT: invalid mostRecentVersions in {name!r}.")
+            policy["mostRecentVersions"] = rule["mostRecentVersions"]
+        else:
+            condition = dict(rule["condition"])
+            if "tagState" in condition:
+                # The API takes enum names in any case and reports them upper-case.
+                condition["tagState"] = str(condition["tagState"]).upper()
+                if condition["tagState"] not in TAG_STATES:
+                    raise GcloudError(f"ERROR: ({command}) INVALID_ARGUMENT: invalid tagState in {name!r}.")
+            policy["condition"] = condition
+        policies[name] = policy
+    return policies
+
+
+def repositories_set_cleanup_policies(invocation: Invocation, state: State) -> list[Resource]:
+    repository = _repository(invocation, state)
+    given = invocation.switches & {"dry-run", "no-dry-run"}
+    if invocation.value("policy") is None and not given:
+        raise GcloudError(
+            f"ERROR: (gcloud.{'.'.join(invocation.path)}) At least one of (--dry-run | --policy) must be specified.", 2
+        )
+    if len(given) > 1:
+        raise GcloudError("fake gcloud: give --dry-run or --no-dry-run, not both", 2)
+    if invocation.value("policy") is not None:
+        # The whole map is replaced: policies missing from the file are gone.
+        repository["cleanupPolicies"] = _cleanup_policies(invocation, invocation.require("policy"))
+    if given:
+        repository["cleanupPolicyDryRun"] = given == {"dry-run"}
+    # gcloud prints the policies in the file's form.
+    printed = []
+    for name, policy in sorted(repository.get("cleanupPolicies", {}).items()):
+        rest = {key: value for key, value in policy.items() if key not in ("id", "action")}
+        printed.append({"name": name, "action": {"type": policy["action"]}, **rest})
+    return printed
+
+
 def functions_deploy(invocation: Invocation, state: State) -> Resource:
     name = invocation.positionals[0]
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,61}[a-z0-9]", name):
@@ -492,6 +587,15 @@ def functions_deploy(invocation: Invocation, state: State) -> Resource:
     policy = state["policies"].setdefault(f"run/{region}/{name}", [])
     if "allow-unauthenticated" in invocation.switches and ["roles/run.invoker", "allUsers"] not in policy:
         policy.append(["roles/run.invoker", "allUsers"])
+    # The build pushes the function's image into gcf-artifacts, created by the first deploy of the region.
+    state["repositories"].setdefault(
+        f"{region}/{GCF_REPOSITORY}",
+        {
+            "name": f"projects/{invocation.project}/locations/{region}/repositories/{GCF_REPOSITORY}",
+            "format": "DOCKER",
+            "mode": "STANDARD_REPOSITORY",
+        },
+    )
     # gcloud prints the deployed function on stdout.
     return state["functions"][f"{region}/{name}"]
 
@@ -584,6 +688,13 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         functions_deploy, True, DEPLOY_VALUES, frozenset({"gen2", "trigger-http", "allow-unauthenticated"})
     ),
     ("functions", "describe"): Command(functions_describe, False, frozenset({"region"}), frozenset({"gen2"})),
+    ("artifacts", "repositories", "describe"): Command(repositories_describe, False, frozenset({"location"})),
+    ("artifacts", "repositories", "set-cleanup-policies"): Command(
+        repositories_set_cleanup_policies,
+        True,
+        frozenset({"location", "policy"}),
+        frozenset({"dry-run", "no-dry-run"}),
+    ),
 }
 
 

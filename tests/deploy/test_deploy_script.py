@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +34,13 @@ TICK_TOPIC = "tweet-capture-retry-tick"
 SECRET = "tweet-capture-jwt-key"
 SERVICE_ACCOUNT = f"tweet-capture-fn@{PROJECT}.iam.gserviceaccount.com"
 JWT_FUNCTIONS = {"register", "login", "refresh", "logout", "capture", "api"}
+GCF_REPOSITORY = "gcf-artifacts"
+SET_CLEANUP = ("artifacts", "repositories", "set-cleanup-policies")
+# The cleanup policy as Artifact Registry keeps it: the 2 most recent versions of each image stay, the rest go.
+CLEANUP_POLICIES = {
+    "keep-2-most-recent": {"id": "keep-2-most-recent", "action": "KEEP", "mostRecentVersions": {"keepCount": 2}},
+    "delete-older-versions": {"id": "delete-older-versions", "action": "DELETE", "condition": {"tagState": "ANY"}},
+}
 
 MakeCloud = Callable[..., FakeCloud]
 
@@ -39,6 +48,16 @@ MakeCloud = Callable[..., FakeCloud]
 def function_state(run: DeployRun, name: str) -> dict[str, Any]:
     """What the fake recorded for a deployed function."""
     return run.state["functions"][f"{REGION}/{name}"]
+
+
+def gcf_repository(state: dict[str, Any]) -> dict[str, Any]:
+    """The gcf-artifacts repository of the region, as the fake keeps it."""
+    return state["repositories"][f"{REGION}/{GCF_REPOSITORY}"]
+
+
+def without_work_dir(command: tuple[str, ...]) -> tuple[str, ...]:
+    """A command with the run's own temporary directory left out of --policy=DIR/FILE."""
+    return tuple("--policy=" + word.rsplit("/", 1)[-1] if word.startswith("--policy=") else word for word in command)
 
 
 # --------------------------------------------------------------------------
@@ -358,7 +377,8 @@ def test_dry_run_prints_a_real_runs_commands_and_runs_none(make_cloud: MakeCloud
     run = make_cloud().run(*STANDARD_ARGS, "--dry-run")
     assert run.returncode == 0, run.stderr
     assert run.calls == []
-    assert sorted(printed_commands(run.stdout)) == sorted(call.argv for call in first_run.changes)
+    printed = sorted(without_work_dir(command) for command in printed_commands(run.stdout))
+    assert printed == sorted(without_work_dir(call.argv) for call in first_run.changes)
     assert "# stdin: a new random key, never shown" in run.stdout
     assert json.loads(run.stdout[run.stdout.index("{\n") :]).keys() == json.loads(first_run.stdout).keys()
 
@@ -452,3 +472,95 @@ def test_a_lookup_error_other_than_not_found_stops_the_script(make_cloud: MakeCl
     assert "PERMISSION_DENIED" in run.stderr
     assert not any(call.is_("pubsub", "topics", "create") for call in run.calls)
     assert run.deploys() == {}
+
+
+# --------------------------------------------------------------------------
+# Bounding the build images that deploys leave in Artifact Registry
+
+
+def test_after_the_deploys_a_cleanup_policy_keeps_two_versions_per_image(first_run: DeployRun) -> None:
+    """Once every deploy is done, gcf-artifacts gets the keep-2/delete-the-rest policy, really deleting (no dry run)."""
+    (describe,) = [call for call in first_run.calls if call.is_("artifacts", "repositories", "describe")]
+    (cleanup,) = [call for call in first_run.calls if call.is_(*SET_CLEANUP)]
+    assert describe.argv[3] == cleanup.argv[3] == GCF_REPOSITORY
+    assert describe.flag("location") == cleanup.flag("location") == REGION
+    assert cleanup.has("no-dry-run")
+    assert not cleanup.has("dry-run")
+    assert cleanup.status == 0
+    last_deploy_end = max(call.end for call in first_run.deploys().values())
+    assert last_deploy_end <= describe.start < cleanup.start
+    repository = gcf_repository(first_run.state)
+    assert repository["cleanupPolicies"] == CLEANUP_POLICIES
+    assert repository["cleanupPolicyDryRun"] is False
+
+
+def test_the_policy_file_is_a_temporary_file_removed_on_exit(first_run: DeployRun, first_cloud: FakeCloud) -> None:
+    """The --policy file lives in the run's temporary directory (under TMPDIR), which is gone after the run."""
+    (cleanup,) = [call for call in first_run.calls if call.is_(*SET_CLEANUP)]
+    policy_file = Path(cleanup.flag("policy") or "")
+    assert policy_file.is_absolute()
+    assert policy_file.is_relative_to(first_cloud.directory)
+    assert not policy_file.exists()
+    assert not policy_file.parent.exists()
+
+
+def test_a_second_run_leaves_the_cleanup_policy_alone(second_run: DeployRun) -> None:
+    """When gcf-artifacts already has the policy, a run only looks it up: no set-cleanup-policies call."""
+    assert any(call.is_("artifacts", "repositories", "describe") for call in second_run.calls)
+    assert not any(call.is_(*SET_CLEANUP) for call in second_run.calls)
+    assert gcf_repository(second_run.state)["cleanupPolicies"] == CLEANUP_POLICIES
+
+
+def test_dry_run_prints_the_cleanup_policy_command_with_the_policy(make_cloud: MakeCloud) -> None:
+    """--dry-run prints set-cleanup-policies after the deploys, with the policy file's content as a comment."""
+    run = make_cloud().run(*STANDARD_ARGS, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.startswith("+ gcloud ")]
+    deploy_lines = [i for i, line in enumerate(lines) if line.startswith("+ gcloud functions deploy ")]
+    (cleanup_line,) = [i for i, line in enumerate(lines) if line.startswith("+ gcloud " + " ".join(SET_CLEANUP))]
+    assert cleanup_line > max(deploy_lines)
+    command, comment = lines[cleanup_line].split("  # cleanup-policy.json: ")
+    words = shlex.split(command)[2:]
+    assert words[3] == GCF_REPOSITORY
+    assert {f"--location={REGION}", "--no-dry-run", f"--project={PROJECT}"} <= set(words)
+    rules = {rule["name"]: rule for rule in json.loads(comment)}
+    assert rules["keep-2-most-recent"]["mostRecentVersions"] == {"keepCount": 2}
+    assert rules["keep-2-most-recent"]["action"] == {"type": "KEEP"}
+    assert rules["delete-older-versions"]["action"] == {"type": "DELETE"}
+    assert rules["delete-older-versions"]["condition"] == {"tagState": "ANY"}
+
+
+@pytest.mark.parametrize("drift", ["another policy", "dry-run mode"])
+def test_a_different_cleanup_policy_is_replaced(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any], drift: str
+) -> None:
+    """Someone else's policy, or ours in dry-run mode (deleting nothing): the whole set is replaced by ours.
+
+    (A repository without any policy is the first run's case.)
+    """
+    repository = gcf_repository(deployed_project)
+    if drift == "another policy":
+        repository["cleanupPolicies"] = {
+            "firebase-functions-cleanup": {
+                "id": "firebase-functions-cleanup",
+                "action": "DELETE",
+                "condition": {"tagState": "ANY", "olderThan": "86400s"},
+            }
+        }
+    else:
+        repository["cleanupPolicyDryRun"] = True
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
+    assert run.returncode == 0, run.stderr
+    assert [call.argv[:3] for call in run.changes] == [("functions", "deploy", "health"), SET_CLEANUP]
+    assert gcf_repository(run.state)["cleanupPolicies"] == CLEANUP_POLICIES
+    assert gcf_repository(run.state)["cleanupPolicyDryRun"] is False
+
+
+def test_the_policy_counts_as_set_when_dry_run_mode_was_never_mentioned(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any]
+) -> None:
+    """The API may leave out cleanupPolicyDryRun when it is off: our policy without it is not set again."""
+    del gcf_repository(deployed_project)["cleanupPolicyDryRun"]
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
+    assert run.returncode == 0, run.stderr
+    assert [call.argv[:2] for call in run.changes] == [("functions", "deploy")]

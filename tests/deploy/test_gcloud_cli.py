@@ -16,7 +16,11 @@ from tests.deploy.fake_gcloud import COMMANDS, GLOBAL_SWITCHES, GLOBAL_VALUES
 
 # Accepted by gcloud but missing from its static tree, which leaves out aliases and hidden flags.
 ALIASES = {("config", "get-value"): ("config", "get")}  # `get-value` is the long-standing alias of `get`
-HIDDEN_FLAGS = {("functions", "describe"): {"--gen2"}}  # still accepted; older gcloud needs it for 2nd gen
+HIDDEN_FLAGS = {
+    ("functions", "describe"): {"--gen2"},  # still accepted; older gcloud needs it for 2nd gen
+    # gcloud adds a hidden --no-X to every Boolean flag --X (checked below to be one).
+    ("artifacts", "repositories", "set-cleanup-policies"): {"--no-dry-run"},
+}
 
 
 @pytest.fixture(scope="module", name="cli_tree")
@@ -48,6 +52,9 @@ def test_the_fake_knows_only_real_commands_and_flags(cli_tree: dict[str, Any]) -
         hidden = HIDDEN_FLAGS.get(path, set())
         for name in command.switches | GLOBAL_SWITCHES:
             assert f"--{name}" in hidden or real.get(f"--{name}") == "bool", (path, name)
+        for flag in hidden:
+            if flag.startswith("--no-"):
+                assert real.get(flag.replace("--no-", "--", 1)) == "bool", (path, flag)
         for name in command.values | GLOBAL_VALUES:
             assert real.get(f"--{name}") not in (None, "bool"), (path, name)
 
