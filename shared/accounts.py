@@ -135,6 +135,13 @@ def _live_session(snapshot: Any, now: datetime) -> dict[str, Any]:
     return session
 
 
+def _require_active(db: Any, user_id: str) -> None:
+    """403 when the session's account was disabled (or deleted): no new access tokens for it."""
+    user = db.collection(USERS).document(user_id).get(**bounded())
+    if not user.exists or user.get("isActive") is False:
+        raise errors.Forbidden("This account is disabled.")
+
+
 def _parse(raw_token: str) -> tokens.RefreshToken:
     try:
         return tokens.parse_refresh_token(raw_token)
@@ -151,6 +158,7 @@ def refresh(db: Any, raw_token: str, settings: Settings, now: datetime) -> Grant
     session = _live_session(ref.get(**bounded()), now)
     if not tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
         raise errors.Unauthorized(_INVALID_REFRESH)
+    _require_active(db, session["userId"])
     ref.update({"lastUsedAt": now}, **bounded())
     return _grant(session["userId"], settings, now)
 
@@ -165,9 +173,13 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
     from google.api_core.exceptions import FailedPrecondition
 
     key = settings.require_jwt_secret()
+    active_checked = False
     for _ in range(10):
         snapshot = ref.get(**bounded())
         session = _live_session(snapshot, now)
+        if not active_checked:
+            _require_active(db, session["userId"])
+            active_checked = True
         if tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
             nonce = tokens.new_nonce()
             new_token = tokens.derive_refresh_token(key, presented.session_id, nonce)

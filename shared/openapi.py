@@ -298,6 +298,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "200": _ok("A fresh access token.", "RefreshGrant"),
                 **_JSON_ERRORS,
                 "401": _problem("The refresh token is invalid, expired or revoked."),
+                "403": _problem("The account is disabled."),
             },
             operationId="refresh",
             tags=["auth"],

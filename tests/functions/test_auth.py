@@ -261,3 +261,16 @@ def test_default_bcrypt_cost_is_12(monkeypatch: pytest.MonkeyPatch, db: Any) -> 
     user = register()
     stored = db.collection(store.USERS).document(user["userId"]).get().get("passwordHash")
     assert stored.startswith("$2b$12$")
+
+
+@pytest.mark.parametrize("rotation", ["false", "true"])
+def test_a_disabled_account_cannot_refresh(rotation: str, monkeypatch: pytest.MonkeyPatch, db: Any) -> None:
+    """Once isActive is false, refresh answers 403 and issues no new token (with or without rotation)."""
+    monkeypatch.setenv("REFRESH_TOKEN_ROTATION", rotation)
+    config.get_settings.cache_clear()
+    user = register()
+    db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
+    response = _post("refresh", {"refreshToken": user["refreshToken"]})
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+    session = db.collection(store.SESSIONS).document(user["refreshToken"].split(".")[1]).get()
+    assert session.get("generation") == 0
