@@ -112,7 +112,7 @@ def test_json_endpoints_document_their_error_statuses(document: dict[str, Any], 
     [
         ("/api/auth/register", {"201", "403", "409"}),
         ("/api/auth/login", {"200", "401", "403", "429"}),
-        ("/api/auth/refresh", {"200", "401"}),
+        ("/api/auth/refresh", {"200", "401", "403"}),
         ("/api/auth/logout", {"204"}),
         ("/api/tweets/capture", {"200", "401", "429"}),
     ],
