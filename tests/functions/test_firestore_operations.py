@@ -1,0 +1,54 @@
+"""What each request really costs in Firestore, counted on the wire by a real client's channel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from devtools.opcount import OpCounter, counted_firestore_client
+from shared import clients
+from tests.conftest import PROJECT
+from tests.support import STRONG_PASSWORD, function_client, new_email, register, tweet_body
+
+
+@pytest.fixture(name="counter")
+def _counter() -> OpCounter:
+    """The instance's Firestore client, replaced by one whose RPCs are counted."""
+    client, counter = counted_firestore_client(PROJECT, os.environ["FIRESTORE_DATABASE"])
+    clients.install_firestore(client)
+    return counter
+
+
+def _counted(counter: OpCounter, call: Any) -> dict[str, int]:
+    counter.reset()
+    call()
+    return counter.snapshot()
+
+
+def test_refresh_reads_the_session_directly(counter: OpCounter) -> None:
+    """Refresh is two direct document reads (session, then its user) and one write: no query."""
+    user = register()
+    ops = _counted(counter, lambda: function_client("refresh").post("/", json={"refreshToken": user["refreshToken"]}))
+    assert ops.get("rpc:RunQuery", 0) == 0
+    assert (ops["reads"], ops["writes"]) == (2, 1)
+
+
+def test_a_published_capture_reads_nothing(counter: OpCounter) -> None:
+    """Dedup is a create, not a read: a published capture is three commits and zero reads."""
+    token = register()["accessToken"]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = tweet_body()
+    ops = _counted(counter, lambda: function_client("capture").post("/", json=body, headers=headers))
+    assert ops.get("reads", 0) == 0
+    assert (ops["rpc:Commit"], ops["writes"], ops["deletes"]) == (3, 4, 1)
+    duplicate = _counted(counter, lambda: function_client("capture").post("/", json=body, headers=headers))
+    assert duplicate.get("reads", 0) == 0 and duplicate["failed_commits"] == 1
+
+
+def test_register_is_one_commit(counter: OpCounter) -> None:
+    """E-mail claim, user and session are written in one atomic commit."""
+    body = {"email": new_email(), "password": STRONG_PASSWORD}
+    ops = _counted(counter, lambda: function_client("register").post("/", json=body))
+    assert ops == {"rpc:Commit": 1, "writes": 3, "deletes": 0}
