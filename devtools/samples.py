@@ -19,7 +19,7 @@ def tweet_id() -> str:
 
 
 def tweet_body(**overrides: Any) -> dict[str, Any]:
-    """A capture body as the extension's content script builds it from the page (as observed from a real extension)."""
+    """A capture body as the extension's content script builds it from the page."""
     tid = overrides.pop("tweetId", None) or tweet_id()
     thread = tid if isinstance(tid, str) and tid.isdigit() else tweet_id()
     body = {
