@@ -8,6 +8,7 @@ really over (and a late duplicate would still carry the same dedupKey).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -52,6 +53,23 @@ class Publisher(Protocol):
         ...
 
 
+@functools.cache
+def _bounded_retry(deadline: float) -> Any:
+    """The library's transient-error retry, ending at `deadline` seconds (built once per deadline)."""
+    from google.api_core import exceptions as gexc
+    from google.api_core.retry import Retry, if_exception_type
+
+    transient = if_exception_type(
+        gexc.Aborted,
+        gexc.DeadlineExceeded,
+        gexc.InternalServerError,
+        gexc.ResourceExhausted,
+        gexc.ServiceUnavailable,
+        gexc.Unknown,
+    )
+    return Retry(initial=0.1, maximum=1.0, multiplier=2.0, timeout=deadline, predicate=transient)
+
+
 class PubSubPublisher:
     """Publishes to the configured topic with the instance's shared client."""
 
@@ -61,24 +79,8 @@ class PubSubPublisher:
 
     def publish(self, message: TweetMessage) -> str:
         """Publish and wait at most the timeout; PublishFailed (attempt over) otherwise."""
-        from google.api_core import exceptions as gexc
-        from google.api_core.retry import Retry, if_exception_type
-
         client = clients.publisher_client()
-        retry = Retry(
-            initial=0.1,
-            maximum=1.0,
-            multiplier=2.0,
-            timeout=self.timeout_seconds,
-            predicate=if_exception_type(
-                gexc.Aborted,
-                gexc.DeadlineExceeded,
-                gexc.InternalServerError,
-                gexc.ResourceExhausted,
-                gexc.ServiceUnavailable,
-                gexc.Unknown,
-            ),
-        )
+        retry = _bounded_retry(self.timeout_seconds)
         try:
             future = client.publish(
                 self.topic_path, message.data, retry=retry, timeout=self.timeout_seconds, **message.attributes

@@ -36,17 +36,22 @@ def _retry_after(window: Window, now: datetime) -> int:
     return max(1, int((window.ends_at - now).total_seconds() + 0.999))
 
 
-def enforce_capture_limit(db: Any, user_id: str, limit: int, now: datetime) -> None:
-    """Count this capture in the user's minute; 429 once the minute holds more than `limit`."""
+def _count(db: Any, batch: Any, window: Window) -> None:
+    """Add one to a window's counter in `batch`, creating it (with its TTL field) if need be."""
     from google.cloud import firestore
 
-    window = _window("capture", user_id, now, 60)
-    batch = db.batch()
     batch.set(
         db.collection(RATE_LIMITS).document(window.doc_id),
         {"count": firestore.Increment(1), "expireAt": window.ends_at + timedelta(hours=1)},
         merge=True,
     )
+
+
+def enforce_capture_limit(db: Any, user_id: str, limit: int, now: datetime) -> None:
+    """Count this capture in the user's minute; 429 once the minute holds more than `limit`."""
+    window = _window("capture", user_id, now, 60)
+    batch = db.batch()
+    _count(db, batch, window)
     count = batch.commit(**bounded())[0].transform_results[0].integer_value
     if count > limit:
         raise errors.TooManyRequests(f"More than {limit} captures in a minute; slow down.", _retry_after(window, now))
@@ -71,13 +76,7 @@ def enforce_login_limit(db: Any, email: str, address: str, now: datetime) -> Non
 
 def record_login_failure(db: Any, email: str, address: str, now: datetime) -> None:
     """Count one failed login against the e-mail and the address."""
-    from google.cloud import firestore
-
     batch = db.batch()
     for window in _login_windows(email, address, now):
-        batch.set(
-            db.collection(RATE_LIMITS).document(window.doc_id),
-            {"count": firestore.Increment(1), "expireAt": window.ends_at + timedelta(hours=1)},
-            merge=True,
-        )
+        _count(db, batch, window)
     batch.commit(**bounded())
