@@ -10,24 +10,16 @@ import os
 from typing import Any
 
 from shared.config import check_startup
+from shared.endpoints import BY_ENTRY_POINT, ENTRY_POINTS, NEEDS_JWT
 
-_MODULES = {
-    "api": "functions.api",
-    "capture": "functions.capture",
-    "health": "functions.health",
-    "login": "functions.login",
-    "logout": "functions.logout",
-    "refresh": "functions.refresh",
-    "register": "functions.register",
-    "retry_queue": "functions.retry_queue",
-}
-__all__ = sorted(_MODULES)
+__all__ = list(ENTRY_POINTS)
 
 
 def __getattr__(name: str) -> Any:
     """The entry point `name`, importing its module on first use."""
-    if name in _MODULES:
-        return getattr(importlib.import_module(_MODULES[name]), name)
+    endpoint = BY_ENTRY_POINT.get(name)
+    if endpoint is not None:
+        return getattr(importlib.import_module(endpoint.module), name)
     raise AttributeError(f"module 'main' has no attribute {name!r}")
 
 
@@ -36,7 +28,4 @@ def __dir__() -> list[str]:
 
 
 # Functions that sign or verify tokens refuse to start without a usable JWT_SECRET_KEY.
-check_startup(
-    os.environ.get("FUNCTION_TARGET", ""),
-    needs_jwt=frozenset({"api", "capture", "login", "logout", "refresh", "register"}),
-)
+check_startup(os.environ.get("FUNCTION_TARGET", ""), needs_jwt=NEEDS_JWT)

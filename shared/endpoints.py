@@ -1,0 +1,184 @@
+"""The one declaration of every endpoint: entry point, path, methods, body, answers, token.
+
+`main.py` (which modules to load, which functions need JWT_SECRET_KEY), the
+`api` router (its table and each path's methods), `shared.http.endpoint` (the
+method check) and the OpenAPI document (its paths) are all derived from
+`ENDPOINTS`; deploy.sh is checked against it by a test. Adding an endpoint is a
+module in `functions/` plus one entry here. Pure data: importing this module
+costs nothing at cold start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One documented response: its description and the OpenAPI component that is its body."""
+
+    description: str
+    schema: str | None = None
+    retry_after: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One endpoint; `entry_point` is None for the router's own pages, `path` None for a CloudEvent function."""
+
+    entry_point: str | None
+    path: str | None
+    summary: str
+    tag: str
+    methods: tuple[str, ...] = ("POST",)
+    kind: str = "http"
+    request: str | None = None
+    query: str | None = None
+    bearer: bool = False
+    needs_jwt: bool = False
+    uses_firestore: bool = True
+    rate_limited: bool = False
+    description: str = ""
+    answers: MappingProxyType[int, Answer] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def module(self) -> str | None:
+        """The module in `functions/` that defines the entry point."""
+        return f"functions.{self.entry_point}" if self.entry_point else None
+
+    @property
+    def operation_id(self) -> str:
+        """The OpenAPI operationId: the entry point's name in camelCase."""
+        head, *rest = (self.entry_point or self.tag_page).split("_")
+        return head + "".join(word.title() for word in rest)
+
+    @property
+    def tag_page(self) -> str:
+        """A name for a router-only page (the last segment of its path)."""
+        return (self.path or "").rsplit("/", 1)[-1].replace(".json", "")
+
+
+def _answers(**by_status: Answer) -> MappingProxyType[int, Answer]:
+    return MappingProxyType({int(status.lstrip("s")): answer for status, answer in by_status.items()})
+
+
+_RATE_LIMIT = "At most RATE_LIMIT_PER_MINUTE (default 100) captured items per user per minute."
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "register",
+        "/api/auth/register",
+        "Create an account and its first session",
+        "auth",
+        request="Registration",
+        needs_jwt=True,
+        answers=_answers(
+            s201=Answer("The account was created.", "AuthGrant"),
+            s403=Answer("ALLOWED_EMAILS is set and does not list this address."),
+            s409=Answer("An account with this e-mail already exists."),
+        ),
+    ),
+    Endpoint(
+        "login",
+        "/api/auth/login",
+        "Exchange e-mail and password for tokens",
+        "auth",
+        request="Credentials",
+        needs_jwt=True,
+        description="Ten failed logins per e-mail or per client address in 15 minutes lock both for the window.",
+        answers=_answers(
+            s200=Answer("Logged in.", "AuthGrant"),
+            s401=Answer("Unknown e-mail or wrong password (one answer for both)."),
+            s403=Answer("The account is disabled."),
+            s429=Answer("Too many failed logins.", retry_after=True),
+        ),
+    ),
+    Endpoint(
+        "refresh",
+        "/api/auth/refresh",
+        "A new access token for a live refresh token",
+        "auth",
+        request="RefreshRequest",
+        needs_jwt=True,
+        answers=_answers(
+            s200=Answer("A fresh access token.", "RefreshGrant"),
+            s401=Answer("The refresh token is invalid, expired or revoked."),
+            s403=Answer("The account is disabled."),
+        ),
+    ),
+    Endpoint(
+        "logout",
+        "/api/auth/logout",
+        "Revoke the session of a refresh token",
+        "auth",
+        request="RefreshRequest",
+        needs_jwt=True,
+        answers=_answers(s204=Answer("Logged out (also for an unknown or already revoked token).")),
+    ),
+    Endpoint(
+        "capture",
+        "/api/tweets/capture",
+        "Store a liked tweet once and publish it to Pub/Sub",
+        "tweets",
+        request="TweetCapture",
+        bearer=True,
+        needs_jwt=True,
+        rate_limited=True,
+        description=_RATE_LIMIT,
+        answers=_answers(s200=Answer("Published, queued for retry, or already captured.", "CaptureResult")),
+    ),
+    Endpoint(
+        "health",
+        "/api/health",
+        "Whether Firestore and Pub/Sub are reachable",
+        "ops",
+        methods=("GET",),
+        answers=_answers(
+            s200=Answer("Both backends are connected.", "Health"),
+            s503=Answer("A backend is disconnected.", "Health", retry_after=True),
+        ),
+    ),
+    Endpoint(
+        "api",
+        None,
+        "Every endpoint under its /api path, in one function",
+        "ops",
+        methods=(),
+        needs_jwt=True,
+    ),
+    Endpoint(
+        "retry_queue",
+        None,
+        "Replay the retry queue on Cloud Scheduler's tick",
+        "ops",
+        methods=(),
+        kind="cloudevent",
+    ),
+    Endpoint(
+        None,
+        "/api/openapi.json",
+        "This document",
+        "ops",
+        methods=("GET",),
+        uses_firestore=False,
+        answers=_answers(s200=Answer("The OpenAPI document.", "OpenApiDocument")),
+    ),
+    Endpoint(
+        None,
+        "/api/docs",
+        "Human-readable API documentation",
+        "ops",
+        methods=("GET",),
+        uses_firestore=False,
+        answers=_answers(s200=Answer("An HTML page.", "HtmlPage")),
+    ),
+)
+
+BY_ENTRY_POINT: MappingProxyType[str, Endpoint] = MappingProxyType(
+    {e.entry_point: e for e in ENDPOINTS if e.entry_point}
+)
+BY_PATH: MappingProxyType[str, Endpoint] = MappingProxyType({e.path: e for e in ENDPOINTS if e.path})
+ENTRY_POINTS: tuple[str, ...] = tuple(sorted(BY_ENTRY_POINT))
+NEEDS_JWT: frozenset[str] = frozenset(name for name, e in BY_ENTRY_POINT.items() if e.needs_jwt)
+HTTP_FUNCTIONS: tuple[str, ...] = tuple(n for n in ENTRY_POINTS if BY_ENTRY_POINT[n].kind == "http")
