@@ -9,8 +9,7 @@ import pytest
 
 from devtools.opcount import OpCounter, counted_firestore_client
 from shared import clients
-from tests.conftest import PROJECT
-from tests.support import STRONG_PASSWORD, function_client, new_email, register, tweet_body
+from tests.support import PROJECT, STRONG_PASSWORD, function_client, new_email, register, tweet_body
 
 
 @pytest.fixture(name="counter")

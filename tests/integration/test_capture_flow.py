@@ -11,8 +11,7 @@ from shared import store
 from shared.capture import IN_FLIGHT_LEASE, capture_tweet, store_capture
 from shared.publish import PubSubPublisher, TweetMessage
 from shared.queue import CLAIM_LEASE, replay_queue
-from tests.conftest import PROJECT, TOPIC
-from tests.support import decode, pull, subscribe, tweet_body
+from tests.support import PROJECT, TOPIC, decode, pull, subscribe, tweet_body
 
 
 class ProcessDied(BaseException):

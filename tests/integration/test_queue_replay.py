@@ -14,8 +14,7 @@ from shared import store
 from shared.capture import IN_FLIGHT_LEASE, store_capture
 from shared.publish import PublishFailed, PubSubPublisher, TweetMessage
 from shared.queue import backoff, replay_queue
-from tests.conftest import PROJECT, TOPIC
-from tests.support import decode, pull, subscribe, tweet_body
+from tests.support import PROJECT, TOPIC, decode, pull, subscribe, tweet_body
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
