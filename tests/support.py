@@ -15,7 +15,9 @@ from devtools import server
 from devtools.emulators import Emulator, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
+from shared import clients
 from shared.endpoints import ENDPOINTS
+from shared.publish import PubSubPublisher, topic_path
 
 __all__ = [
     "BEARER_ENDPOINTS",
@@ -37,6 +39,7 @@ __all__ = [
     "server_env",
     "start_emulators",
     "subscribe",
+    "topic_publisher",
     "tweet_body",
     "tweet_id",
 ]
@@ -121,6 +124,11 @@ def register(client: FlaskClient | None = None, email: str | None = None) -> dic
     response = client.post("/", json={"email": email or new_email(), "password": STRONG_PASSWORD})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
+
+
+def topic_publisher(timeout: float = 3.0) -> PubSubPublisher:
+    """A publisher to the test topic on the instance's publisher client."""
+    return PubSubPublisher(clients.PUBLISHER, topic_path(PROJECT, TOPIC), timeout)
 
 
 def subscribe(name: str) -> str:

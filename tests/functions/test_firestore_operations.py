@@ -16,7 +16,7 @@ from tests.support import PROJECT, STRONG_PASSWORD, function_client, new_email, 
 def _counter() -> OpCounter:
     """The instance's Firestore client, replaced by one whose RPCs are counted."""
     client, counter = counted_firestore_client(PROJECT, os.environ["FIRESTORE_DATABASE"])
-    clients.install_firestore(client)
+    clients.FIRESTORE.install(client)
     return counter
 
 
