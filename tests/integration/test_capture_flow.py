@@ -11,14 +11,14 @@ from shared import store
 from shared.capture import IN_FLIGHT_LEASE, capture_tweet, store_capture
 from shared.publish import TweetMessage
 from shared.queue import CLAIM_LEASE, replay_queue
-from tests.support import decode, pull, subscribe, topic_publisher, tweet_body
+from tests.support import PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 
 class ProcessDied(BaseException):
     """Stands for the instance being killed: nothing after it runs, no handler catches it."""
 
 
-class DiesAround:
+class DiesAround(PublishesOneByOne):
     """The real publisher, with the process dying just before or just after the publish."""
 
     def __init__(self, when: str) -> None:
