@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_ALLOWED_ORIGINS = "chrome-extension://*,http://localhost:3000"
 MIN_JWT_KEY_BYTES = 32
+_HEX_KEY = re.compile(r"\A[0-9a-fA-F]+\Z")
+_BASE64_KEY = re.compile(r"\A[A-Za-z0-9+/_-]+={0,2}\Z")
 
 
 class ConfigError(Exception):
@@ -32,8 +35,9 @@ class Settings:
     bcrypt_rounds: int = 12
     publish_timeout_seconds: float = 3.0
     max_retry_attempts: int = 5
-    refresh_token_rotation: bool = False
-    refresh_token_grace_seconds: int = 30
+    refresh_token_rotation: bool = True
+    refresh_token_grace_seconds: int = 10
+    trusted_proxy_hops: int = 1
 
     @property
     def access_token_ttl_seconds(self) -> int:
@@ -44,12 +48,27 @@ class Settings:
         """The signing key, or ConfigError when it is missing or too short."""
         if not self.jwt_secret_key:
             raise ConfigError("JWT_SECRET_KEY is not set: set it to a random value of at least 32 bytes")
-        if len(self.jwt_secret_key.encode()) < MIN_JWT_KEY_BYTES:
+        strength, spelling = key_strength(self.jwt_secret_key)
+        if strength < MIN_JWT_KEY_BYTES:
             raise ConfigError(
-                f"JWT_SECRET_KEY is {len(self.jwt_secret_key.encode())} bytes: "
-                f"it must be at least {MIN_JWT_KEY_BYTES} bytes of random data"
+                f"JWT_SECRET_KEY holds {strength} bytes ({spelling}): it must hold at least "
+                f"{MIN_JWT_KEY_BYTES} bytes of random data, e.g. 64 hex or 43 base64 characters"
             )
         return self.jwt_secret_key
+
+
+def key_strength(key: str) -> tuple[int, str]:
+    """How many random bytes a key can hold, judged by its spelling, and that spelling.
+
+    A key of hex digits carries 4 bits a character (64 characters = 32 bytes), one of
+    base64 or base64url characters 6 bits (43 characters = 32 bytes); any other text
+    counts its UTF-8 bytes.
+    """
+    if _HEX_KEY.match(key):
+        return len(key) // 2, f"{len(key)} hex characters"
+    if _BASE64_KEY.match(key):
+        return len(key.rstrip("=")) * 6 // 8, f"{len(key)} base64 characters"
+    return len(key.encode("utf-8")), f"{len(key.encode('utf-8'))} bytes of text"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -118,8 +137,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 31),
         publish_timeout_seconds=_float(env, "PUBLISH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
         max_retry_attempts=_int(env, "MAX_RETRY_ATTEMPTS", 5, 1, 100),
-        refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", False),
-        refresh_token_grace_seconds=_int(env, "REFRESH_TOKEN_GRACE_SECONDS", 30, 0, 300),
+        refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", True),
+        refresh_token_grace_seconds=_int(env, "REFRESH_TOKEN_GRACE_SECONDS", 10, 0, 60),
+        trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 1, 0, 10),
     )
     if settings.jwt_secret_key:
         settings.require_jwt_secret()
