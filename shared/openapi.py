@@ -23,6 +23,7 @@ from shared.schemas import (
     MAX_PASSWORD_BYTES,
     Credentials,
     IsoTimestamp,
+    LogoutRequest,
     NormalizedEmail,
     RefreshRequest,
     Registration,
@@ -185,7 +186,8 @@ def _custom_rules(self: FieldConverterMixin, field: fields.Field, ret: dict[str,
             maxLength=MAX_PASSWORD_BYTES,
             description=(
                 "At least 8 characters with an upper-case letter, a lower-case letter and a digit; "
-                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit)."
+                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit); not one of the "
+                "19,640 most common passwords, whatever its case (400 says so)."
             ),
         )
     return extra
@@ -289,7 +291,14 @@ def _paths() -> dict[str, dict[str, Any]]:
             },
             operationId="login",
             tags=["auth"],
-            description="Ten failed logins per e-mail or per client address in 15 minutes lock both for the window.",
+            description=(
+                "Failed logins are limited per client address (an IPv4 address, an IPv6 /64) and per e-mail, "
+                "in 15-minute windows. After 5 failures an address waits 1, 2, 4, 8, 16, then 30 s between "
+                "attempts, and after 20 it is refused until the window ends; failures from one address never "
+                "refuse a correct login of the same e-mail from another. Only after 100 failures at one e-mail, "
+                "from all addresses together, do attempts at it wait 1, 2, 4, ... up to 60 s after the last "
+                "failure. Every refusal (401, 403, 429) takes one bcrypt check, like a wrong password."
+            ),
         ),
         "/api/auth/refresh": _post(
             "A new access token for a live refresh token",
@@ -304,8 +313,8 @@ def _paths() -> dict[str, dict[str, Any]]:
             tags=["auth"],
         ),
         "/api/auth/logout": _post(
-            "Revoke the session of a refresh token",
-            "RefreshRequest",
+            "Revoke the session of a refresh token, or with everywhere every session of its user",
+            "LogoutRequest",
             {"204": {"description": "Logged out (also for an unknown or already revoked token)."}, **_JSON_ERRORS},
             operationId="logout",
             tags=["auth"],
@@ -381,7 +390,7 @@ def spec() -> dict[str, Any]:
         },
     )
     plugin.converter.add_attribute_function(_custom_rules)
-    for schema in (Registration, Credentials, RefreshRequest, TweetCapture):
+    for schema in (Registration, Credentials, RefreshRequest, LogoutRequest, TweetCapture):
         document.components.schema(schema.__name__, schema=schema)
     for schema in (Problem, AuthGrant, RefreshGrant, CapturePublished, CaptureQueued, CaptureDuplicate, Health):
         document.components.schema(schema.__name__, schema=schema)
