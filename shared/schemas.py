@@ -93,6 +93,13 @@ class Registration(Credentials):
             problems.append("Must contain a lower-case letter.")
         if not re.search(r"[0-9]", value):
             problems.append("Must contain a digit.")
+        if not problems:
+            from shared.common_passwords import is_common
+
+            if is_common(value):
+                problems.append(
+                    "Is one of the most common passwords, the first ones an attacker tries; choose another."
+                )
         if problems:
             raise ValidationError(problems)
 
@@ -101,6 +108,12 @@ class RefreshRequest(_Strict):
     """Refresh and logout body: the opaque refresh token."""
 
     refreshToken = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TOKEN_CHARS))
+
+
+class LogoutRequest(RefreshRequest):
+    """Logout body: the refresh token, and `everywhere` to end every session of its user."""
+
+    everywhere = StrictBoolean(load_default=False)
 
 
 def _now_ms() -> int:

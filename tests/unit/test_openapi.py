@@ -16,7 +16,7 @@ from functions.api import ROUTES
 from shared import errors, openapi
 from shared.accounts import Grant
 from shared.capture import CaptureResult
-from shared.schemas import Credentials, RefreshRequest, Registration, TweetCapture
+from shared.schemas import Credentials, LogoutRequest, RefreshRequest, Registration, TweetCapture
 from tests.conftest import ROOT
 from tests.support import STRONG_PASSWORD, tweet_body
 
@@ -24,7 +24,7 @@ REQUEST_SCHEMAS = {
     "/api/auth/register": Registration,
     "/api/auth/login": Credentials,
     "/api/auth/refresh": RefreshRequest,
-    "/api/auth/logout": RefreshRequest,
+    "/api/auth/logout": LogoutRequest,
     "/api/tweets/capture": TweetCapture,
 }
 JSON_BODY_ERRORS = {"400", "405", "413", "415", "500", "503"}
@@ -217,9 +217,11 @@ def test_the_password_rules_are_documented(document: dict[str, Any]) -> None:
 
 def test_the_docs_page_loads_the_document_relatively() -> None:
     """The page fetches "openapi.json" relative to /api/docs (so it works under any prefix) and links to it."""
-    assert 'url: "openapi.json"' in openapi.DOCS_PAGE
-    assert '<a href="openapi.json">' in openapi.DOCS_PAGE
-    assert "/api/openapi.json" not in openapi.DOCS_PAGE
+    from shared import docs
+
+    assert 'url: "openapi.json"' in docs.asset("init.js")[0].decode()
+    assert '<a href="openapi.json">' in docs.page().decode()
+    assert "/api/openapi.json" not in docs.page().decode()
 
 
 @pytest.mark.parametrize(("value", "accepted"), [(1763548200000, True), (1763548200000.0, True), (1.5, False)])
