@@ -43,6 +43,7 @@ def test_register_returns_the_spec_body() -> None:
         ({"email": new_email(), "password": "NOLOWERCASE1"}, {"password"}),
         ({"email": new_email(), "password": "NoDigitsAtAll"}, {"password"}),
         ({"email": new_email(), "password": "Aa1" + "é" * 35}, {"password"}),
+        ({"email": new_email(), "password": "Password1"}, {"password"}),
         ({"email": None, "password": None}, {"email", "password"}),
         ({}, {"email", "password"}),
     ],
@@ -102,6 +103,13 @@ def test_email_variants_are_one_account(spell: Any) -> None:
     response = _post("register", {"email": spell(email), "password": STRONG_PASSWORD})
     assert response.status_code == 409
     assert response.mimetype == PROBLEM
+
+
+def test_a_common_password_is_a_400_that_says_why() -> None:
+    """Register refuses `Qwerty123` (upper, lower, digit, but among the most common) and names the reason."""
+    response = _post("register", {"email": new_email(), "password": "Qwerty123"})
+    assert response.status_code == 400
+    assert "most common passwords" in " ".join(response.get_json()["errors"]["password"])
 
 
 def test_allowed_emails_limits_sign_up(monkeypatch: pytest.MonkeyPatch) -> None:
