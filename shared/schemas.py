@@ -113,7 +113,9 @@ class RefreshRequest(_Strict):
 class LogoutRequest(RefreshRequest):
     """Logout body: the refresh token, and `everywhere` to end every session of its user."""
 
-    everywhere = StrictBoolean(load_default=False)
+    everywhere = StrictBoolean(
+        load_default=False, metadata={"description": "true: revoke every session of the token's user (default false)."}
+    )
 
 
 def _now_ms() -> int:

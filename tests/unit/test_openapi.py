@@ -215,6 +215,22 @@ def test_the_password_rules_are_documented(document: dict[str, Any]) -> None:
     assert "pattern" not in _property(document, Credentials, "password")
 
 
+def test_only_the_docs_routes_load_the_docs_page() -> None:
+    """Importing every entry point loads neither shared.docs nor Swagger UI's package; serving it never does."""
+    code = (
+        "import sys, main\n"
+        "for name in main.__all__: getattr(main, name)\n"
+        "print('shared.docs' in sys.modules)\n"
+        "from shared import docs\n"
+        "docs.page(); docs.asset('swagger-ui-bundle.js')\n"
+        "print('flask_swagger_ui' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
 def test_the_docs_page_loads_the_document_relatively() -> None:
     """The page fetches "openapi.json" relative to /api/docs (so it works under any prefix) and links to it."""
     from shared import docs
