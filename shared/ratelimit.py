@@ -99,12 +99,8 @@ def _wait(snapshot: Any, free: int, cap: int, now: datetime) -> float:
 def enforce_login_limit(db: Any, email: str, address: str, now: datetime) -> None:
     """429 (with Retry-After) when this address is blocked, or this address or e-mail must still wait."""
     by_address, by_email = _login_windows(email, address, now)
-    snapshots = {
-        s.id: s
-        for s in db.get_all(
-            [db.collection(RATE_LIMITS).document(w.doc_id) for w in (by_address, by_email)], **bounded()
-        )
-    }
+    refs = [db.collection(RATE_LIMITS).document(w.doc_id) for w in (by_address, by_email)]
+    snapshots = {snapshot.id: snapshot for snapshot in db.get_all(refs, **bounded())}
     address_snapshot, email_snapshot = snapshots[by_address.doc_id], snapshots[by_email.doc_id]
     if address_snapshot.exists and (address_snapshot.get("count") or 0) >= ADDRESS_BLOCK_FAILURES:
         raise errors.TooManyRequests(
