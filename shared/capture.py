@@ -59,7 +59,10 @@ class CaptureResult:
         return {"status": "duplicate", "tweetId": self.tweet_id, "message": "Tweet already captured"}
 
 
-def _tweet_document(user_id: str, tweet: dict[str, Any]) -> dict[str, Any]:
+def _tweet_document(user_id: str, tweet: dict[str, Any], order: int) -> dict[str, Any]:
+    """A new capture. `createdAt` is the commit's time, the same for a whole batch; `captureOrder` keeps
+    the batch's request order among them (the listing sorts by both).
+    """
     from google.cloud import firestore
 
     return {
@@ -69,6 +72,7 @@ def _tweet_document(user_id: str, tweet: dict[str, Any]) -> dict[str, Any]:
         "rawData": tweet,
         "publishedAt": None,
         "createdAt": firestore.SERVER_TIMESTAMP,
+        "captureOrder": order,
         "likeSeq": 0,
         "unlikedAt": None,
         "deliveries": {},
@@ -91,11 +95,11 @@ def _relike(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
 def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
     """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
     batch = db.batch()
-    for tweet in tweets:
+    for order, tweet in enumerate(tweets):
         ref = db.collection(TWEETS).document(dedup_key(user_id, tweet["tweetId"]))
         snapshot = unliked.get(tweet["tweetId"])
         if snapshot is None:
-            batch.create(ref, _tweet_document(user_id, tweet))
+            batch.create(ref, _tweet_document(user_id, tweet, order))
             event = like_event(user_id, tweet, 0, now)
         else:
             event = like_event(user_id, tweet, (snapshot.get("likeSeq") or 0) + 1, now)

@@ -76,11 +76,12 @@ class Cursor:
     """Where a page of the listing ends: the last capture's time and document id, signed for its user."""
 
     created_at: str
+    order: int
     doc_id: str
 
     def encode(self, user_id: str, key: str) -> str:
         """The opaque token a client sends back as `cursor`."""
-        payload = json.dumps([self.created_at, self.doc_id], separators=(",", ":")).encode()
+        payload = json.dumps([self.created_at, self.order, self.doc_id], separators=(",", ":")).encode()
         mac = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
@@ -95,16 +96,17 @@ class Cursor:
         expected = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
         if len(mac) != 16 or not hmac.compare_digest(mac, expected):
             raise BadCursor
-        created_at, doc_id = json.loads(payload)
-        return cls(created_at, doc_id)
+        created_at, order, doc_id = json.loads(payload)
+        return cls(created_at, order, doc_id)
 
 
 def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple[list[dict[str, Any]], Cursor | None]:
     """One page of the user's captures, oldest first, and the cursor of the next page (None at the end).
 
-    Captures are ordered by their server-side creation time, then document id, so one
-    made while a client pages has a later time than every page already read: it shows
-    up on a later page, and nothing is skipped or repeated.
+    Captures are ordered by their server-side creation time (a batch's commit time),
+    then their place in their batch, then document id. One made while a client pages
+    has a later time than every page already read: it shows up on a later page, and
+    nothing is skipped or repeated.
     """
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
     from google.cloud import firestore
@@ -114,11 +116,13 @@ def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple
         db.collection(TWEETS)
         .where(filter=firestore.FieldFilter("userId", "==", user_id))
         .order_by("createdAt")
+        .order_by("captureOrder")
         .order_by(FieldPath.document_id())
     )
     if cursor is not None:
         after = {
             "createdAt": DatetimeWithNanoseconds.from_rfc3339(cursor.created_at),
+            "captureOrder": cursor.order,
             FieldPath.document_id(): db.collection(TWEETS).document(cursor.doc_id),
         }
         query = query.start_after(after)
@@ -126,7 +130,8 @@ def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple
     page = snapshots[:limit]
     items = [_item(s.to_dict()) for s in page]
     more = len(snapshots) > limit
-    return items, Cursor(page[-1].get("createdAt").rfc3339(), page[-1].id) if more else None
+    last = page[-1] if more else None
+    return items, Cursor(last.get("createdAt").rfc3339(), last.get("captureOrder"), last.id) if last else None
 
 
 def _item(tweet: dict[str, Any]) -> dict[str, Any]:
