@@ -60,8 +60,10 @@ class CaptureResult:
 
 
 def _tweet_document(user_id: str, tweet: dict[str, Any], order: int) -> dict[str, Any]:
-    """A new capture. `createdAt` is the commit's time, the same for a whole batch; `captureOrder` keeps
-    the batch's request order among them (the listing sorts by both).
+    """A new capture document.
+
+    `createdAt` is the commit's time, the same for a whole batch; `captureOrder` keeps the
+    batch's request order among them (the listing sorts by both).
     """
     from google.cloud import firestore
 
