@@ -113,6 +113,10 @@ class GcloudError(Exception):
         self.status = status
 
 
+class PartialFailure(GcloudError):
+    """A failure after the command already changed something (the change stays)."""
+
+
 class Command:
     """One gcloud command the fake understands: its handler and the flags it takes."""
 
@@ -708,7 +712,7 @@ def functions_deploy(invocation: Invocation, state: State) -> Resource:
     if "allow-unauthenticated" in invocation.switches and ["roles/run.invoker", "allUsers"] not in policy:
         if _public_access_forbidden(state):
             # The function exists, but stays private: exactly the half-done state to avoid.
-            raise GcloudError(MESSAGES["domain_restricted"])
+            raise PartialFailure(MESSAGES["domain_restricted"])
         policy.append(["roles/run.invoker", "allUsers"])
     if repository is None:
         # Without --docker-repository the build creates the region's gcf-artifacts.
@@ -1126,7 +1130,12 @@ def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
                 with open(state_path, "w") as file:
                     json.dump(state, file, indent=1)
                 raise failure
-            answer = command.handler(invocation, state)
+            try:
+                answer = command.handler(invocation, state)
+            except PartialFailure:
+                with open(state_path, "w") as file:
+                    json.dump(state, file, indent=1)
+                raise
             if command.mutating:
                 with open(state_path, "w") as file:
                     json.dump(state, file, indent=1)
