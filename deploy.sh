@@ -878,7 +878,8 @@ ensure_budget() {
   [[ -n $BUDGET_USD ]] || return 0
   local account="BILLING_ACCOUNT_ID"
   if [[ $DRY_RUN != true ]]; then
-    if ! account=$(gcloud billing projects describe "$PROJECT" --format='value(billingAccountName)' 2>"$WORK_DIR/billing.err"); then
+    if ! account=$(gcloud billing projects describe "$PROJECT" --project="$PROJECT" \
+      --format='value(billingAccountName)' 2>"$WORK_DIR/billing.err"); then
       say "Note: no budget created: cannot read the billing account of $PROJECT ($(head -n 1 "$WORK_DIR/billing.err" | cut -c1-160))."
       return 0
     fi
@@ -887,7 +888,7 @@ ensure_budget() {
       say "Note: no budget created: $PROJECT has no billing account linked."
       return 0
     fi
-    if ! gcloud billing budgets list --billing-account="$account" --format='value(displayName)' \
+    if ! gcloud billing budgets list --billing-account="$account" --project="$PROJECT" --format='value(displayName)' \
       >"$WORK_DIR/budgets.out" 2>"$WORK_DIR/billing.err"; then
       say "Note: no budget created: no access to billing account $account (a Billing Account Administrator or Costs Manager can run ./deploy.sh --budget-usd $BUDGET_USD)."
       return 0
@@ -896,14 +897,12 @@ ensure_budget() {
       return 0
     fi
   fi
-  show_command billing budgets create --billing-account="$account" --display-name="$BUDGET_NAME ($PROJECT)" \
-    --budget-amount="${BUDGET_USD}USD" --filter-projects="projects/$PROJECT" \
-    --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0
+  local args=(billing budgets create --billing-account="$account" --display-name="$BUDGET_NAME ($PROJECT)"
+    --budget-amount="${BUDGET_USD}USD" --filter-projects="projects/$PROJECT"
+    --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0 --project="$PROJECT")
+  show_command "${args[@]}"
   [[ $DRY_RUN == true ]] && return 0
-  if ! gcloud billing budgets create --billing-account="$account" --display-name="$BUDGET_NAME ($PROJECT)" \
-    --budget-amount="${BUDGET_USD}USD" --filter-projects="projects/$PROJECT" \
-    --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0 \
-    >/dev/null 2>"$WORK_DIR/billing.err"; then
+  if ! gcloud "${args[@]}" >/dev/null 2>"$WORK_DIR/billing.err"; then
     say "Note: no budget created: $(head -n 1 "$WORK_DIR/billing.err" | cut -c1-200)"
   fi
 }

@@ -176,7 +176,13 @@ class FakeCloud:
         self.state_path = directory / "state.json"
         self.log_path = directory / "calls.jsonl"
         self.apis = FakeGoogleApis(self.state_path, PROJECT, ACCESS_TOKEN)
-        self.state = state | {"function_base_url": self.apis.url.rstrip("/")}
+        base = self.apis.url.rstrip("/")
+        state = copy.deepcopy(state) | {"function_base_url": base}
+        for function in state["functions"].values():
+            # Functions deployed in another fake cloud answer from this one's server.
+            config = function["serviceConfig"]
+            config["uri"] = base + "/fn/" + config["uri"].split("/fn/", 1)[-1]
+        self.state = state
 
     @property
     def state(self) -> dict[str, Any]:
