@@ -79,7 +79,7 @@ readonly BUDGET_NAME='Tweet Capture API'
 # enabled a moment ago, the Eventarc service agent not yet authorised, the
 # functions' account not yet able to read the secret, a new service account not
 # yet known to IAM.
-readonly PROPAGATION_ERRORS='has not been used in project [^ ]+ before or it is disabled|Permission denied while using the Eventarc Service Agent|Permission denied on secret: .* for Revision service account|[Ss]ervice account .*does not exist'
+readonly PROPAGATION_ERRORS='has not been used in project [^ ]+ before or it is disabled|Permission denied while using the Eventarc Service Agent|Permission denied on secret: .* for Revision service account|INVALID_ARGUMENT: Service account [^ ]+ does not exist'
 # gcloud's local state (SQLite files in its configuration directory) under parallel use.
 readonly LOCAL_STATE_CRASH='gcloud crashed \(OperationalError\): database is locked'
 # Seconds to wait before each retry on a propagation error: at most about 4 minutes in all.
@@ -544,7 +544,7 @@ ensure_security_rules() {
   show_line "+ firebaserules: release $RULES_FILE as projects/$PROJECT/releases/$RULES_RELEASE (when the live rules differ)"
   [[ $DRY_RUN == true ]] && return 0
   command -v python3 >/dev/null 2>&1 || die "python3 is needed to release $RULES_FILE (install Python 3)"
-  local attempt status delay
+  local status delay
   for delay in $BACKOFF_SECONDS stop; do
     status=0
     # The access token goes through a pipe, never into an argument.
@@ -556,8 +556,7 @@ ensure_security_rules() {
       cat "$WORK_DIR/rules.err" >&2
       die "could not release $RULES_FILE"
     fi
-    attempt=$delay
-    say "  (the Firebase Rules API was enabled a moment ago; retrying in $attempt s)"
+    say "  (the Firebase Rules API was enabled a moment ago; retrying in $delay s)"
     sleep "$delay"
   done
   say "  $(cat "$WORK_DIR/rules.out")"
@@ -641,7 +640,12 @@ ensure_build_service_account() {
 ensure_eventarc_agent() {
   local agent="serviceAccount:service-${PROJECT_NUMBER:-PROJECT_NUMBER}@gcp-sa-eventarc.iam.gserviceaccount.com"
   member_has_role "$agent" roles/eventarc.serviceAgent projects get-iam-policy "$PROJECT" && return 0
-  change beta services identity create --service=eventarc.googleapis.com
+  local args=(beta services identity create --service=eventarc.googleapis.com --project="$PROJECT")
+  show_command "${args[@]}"
+  [[ $DRY_RUN == true ]] && return 0
+  # Without the beta component this fails; the deploy's own retry still covers the wait.
+  gcloud "${args[@]}" >/dev/null 2>"$WORK_DIR/identity.err" </dev/null ||
+    say "Note: could not create the Eventarc service identity ($(head -n 1 "$WORK_DIR/identity.err" | cut -c1-160)); the retry-queue deploy will wait for it."
 }
 
 # The JWT signing key is generated here once and lives only in Secret Manager;

@@ -7,7 +7,8 @@ file, so both fakes describe one project. It insists on the deployer's access
 token and a quota project, as Google does for user credentials. Under /fn/NAME it
 answers like a deployed function for the verification deploy.sh runs at the end:
 health, the CORS preflight and a capture without a token (state key
-`function_health` replaces the health body, e.g. to report a backend down).
+`function_health` replaces the health body, e.g. to report a backend down;
+`rules_api_disabled` makes that many Firebase Rules calls fail as a just-enabled API does).
 """
 
 from __future__ import annotations
@@ -124,6 +125,17 @@ class FakeGoogleApis:
 
     def answer(self, state: dict[str, Any], method: str, path: str, body: Any) -> tuple[int, Any]:
         """Status and JSON body for one API call, applied to `state`."""
+        if path.startswith("/v1/") and state.get("rules_api_disabled", 0) > 0:
+            # Google's SERVICE_DISABLED text (see fake_gcloud.MESSAGES["api_disabled"] for its sources).
+            state["rules_api_disabled"] -= 1
+            number = state["projects"][self.project]
+            return 403, _error(
+                403,
+                f"Firebase Rules API has not been used in project {number} before or it is disabled. Enable it by "
+                f"visiting https://console.developers.google.com/apis/api/firebaserules.googleapis.com/overview"
+                f"?project={number} then retry. If you enabled this API recently, wait a few minutes for the "
+                "action to propagate to our systems and retry.",
+            )
         rules = state.setdefault("rules", {"rulesets": {}, "releases": {}})
         monitoring = state.setdefault("monitoring", {"channels": [], "policies": []})
         prefix = f"/v1/projects/{self.project}"

@@ -77,6 +77,14 @@ def test_rules_changed_by_hand_are_replaced(make_cloud: MakeCloud, deployed_proj
     assert live["source"]["files"][0]["content"] == RULES
 
 
+def test_a_just_enabled_rules_api_is_waited_for(make_cloud: MakeCloud) -> None:
+    """The Firebase Rules API's "has not been used in project … before or it is disabled" is retried with back-off."""
+    run = make_cloud(empty_project() | {"rules_api_disabled": 2}).run(*STANDARD_ARGS)
+    assert run.returncode == 0, run.stderr
+    assert run.sleeps == [10.0, 20.0]
+    assert RELEASE in run.state["rules"]["releases"]
+
+
 def test_the_access_token_travels_only_through_a_pipe(first_run: DeployRun) -> None:
     """The token the REST calls carry is in no gcloud argument and no output of the run."""
     for call in first_run.calls:
