@@ -471,7 +471,7 @@ def test_dry_run_prints_a_real_runs_commands_and_runs_none(make_cloud: MakeCloud
 def test_only_redeploys_a_single_function(
     make_cloud: MakeCloud, deployed_project: dict[str, Any], only: str, deployed: str
 ) -> None:
-    """--only NAME redeploys that function alone, changes nothing else and leaves the extension configuration be."""
+    """--only NAME redeploys that function alone, changes nothing else, leaves the configuration be, re-verifies."""
     run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", only)
     assert run.returncode == 0, run.stderr
     assert list(run.deploys()) == [deployed]
@@ -480,6 +480,8 @@ def test_only_redeploys_a_single_function(
     if deployed in HTTP_FUNCTIONS:
         assert f"{deployed}: {function_state(run, deployed)['serviceConfig']['uri']}" in run.stderr
         assert "configuration is unchanged" in run.stderr
+    # The whole deployment is checked again after any redeploy of an HTTP function.
+    assert ("verify: OK" in run.stderr) == (deployed != RETRY_FUNCTION)
 
 
 def test_single_url_deploys_the_router_and_retry_queue(make_cloud: MakeCloud) -> None:
