@@ -99,6 +99,7 @@ images' repository (gcf-artifacts, keeping the 2 most recent versions of each
 image), then deploys every function, prints the functions' URLs and the
 extension's configuration JSON (the JSON alone goes to stdout), and verifies the
 deployment (health, CORS preflight, a capture without token).
+
        ./deploy.sh --verify [--project ID] [--region R] [--extension-id ID]
        ./deploy.sh --verify --base-url URL | --health-url URL --capture-url URL
 Checks an existing deployment only (the deployed one, or the URLs given) and
@@ -114,8 +115,9 @@ Options (each may also come from the environment variable in brackets):
                           (default: any chrome-extension:// origin)
   --firestore-location L  location of a new Firestore database [FIRESTORE_LOCATION]
                           (default: the region; it cannot be changed later)
-  --only NAME             (re)deploy just this function: register, login, refresh,
-                          logout, capture, health, api or retry-queue
+  --only NAME             (re)deploy just this function: health, register, login,
+                          refresh, logout, capture, capture-batch, lookup, list-tweets,
+                          unlike, api or retry-queue
   --single-url            deploy the one "api" router (paths /api/...) instead of
                           one function per endpoint
   --alerts                also create alert policies mailing the owner (publish
