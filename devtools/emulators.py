@@ -33,10 +33,16 @@ def free_port() -> int:
 class Emulator:
     """One gcloud emulator process group on 127.0.0.1:port."""
 
-    def __init__(self, kind: str, project: str, port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, kind: str, project: str, port: int | None = None, log_dir: Path | None = None, rules: Path | None = None
+    ) -> None:
         if kind not in COMMANDS:
             raise ValueError(f"unknown emulator {kind!r}")
+        if rules is not None and kind != "firestore":
+            raise ValueError("only the Firestore emulator takes security rules")
         self.kind = kind
+        # Security rules the Firestore emulator enforces on requests without its owner credential.
+        self.rules = rules
         self.project = project
         self.port = port or free_port()
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="emulator-logs-"))
@@ -62,6 +68,8 @@ class Emulator:
         args = [*COMMANDS[self.kind], f"--host-port={self.host}"]
         if self.kind == "pubsub":
             args.append(f"--project={self.project}")
+        if self.rules is not None:
+            args.append(f"--rules={self.rules}")
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
         self.process = subprocess.Popen(
