@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: dev test lint bench clean
+.PHONY: dev test lint bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 bench: $(STAMP) ## Cold start, latency, floor and Firestore operation counts
 	$(VENV)/bin/python -m devtools.bench
+
+soak: $(STAMP) ## Chaos soak: load, outages and kills for SOAK_SECONDS (300) from SOAK_SEED (15), then the audit
+	bash devtools/ensure-system-packages.sh
+	$(VENV)/bin/python -m devtools.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
