@@ -30,7 +30,6 @@ bench: $(STAMP) ## Cold start, latency, floor and Firestore operation counts
 	$(VENV)/bin/python -m devtools.bench
 
 soak: $(STAMP) ## Chaos soak: load, outages and kills for SOAK_SECONDS (300) from SOAK_SEED (15), then the audit
-	bash devtools/ensure-system-packages.sh
 	$(VENV)/bin/python -m devtools.soak
 
 clean:

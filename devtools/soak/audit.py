@@ -26,6 +26,7 @@ CHECKS = (
     ("messages_for_uncaptured", "messages for tweets never captured"),
     ("inconsistent_messages", "messages whose attributes disagree with their dedupKey or their copies"),
     ("unsettled", "published events not recorded on the tweet, with no queue item left"),
+    ("listing_mismatch", "GET /api/tweets disagrees with Firestore (missing, repeated, extra or wrong status)"),
     ("queue_active", "queue items left pending/retrying after the final replays"),
     ("queue_failed", "queue items the replay gave up on"),
     ("held_at_end", "tweets a client still held after the final flush"),
@@ -72,6 +73,30 @@ def _crash_point(first: float, faults: FaultLog) -> str:
     return "unexplained"
 
 
+def _check_listing(
+    found: list[Any], user_id: str, listed: list[dict[str, Any]] | None, tweets: dict[str, dict[str, Any]]
+) -> None:
+    """The user's listing names each stored capture once, with the status its document implies."""
+    if listed is None:
+        found.append({"user": user_id, "problem": "the listing could not be read to its end"})
+        return
+    counts = Counter(item["tweetId"] for item in listed)
+    mine = {t["tweetId"]: t for t in tweets.values() if t.get("userId") == user_id}
+    for tweet_id, count in counts.items():
+        if count > 1:
+            found.append({"user": user_id, "tweetId": tweet_id, "problem": f"listed {count} times"})
+        if tweet_id not in mine:
+            found.append({"user": user_id, "tweetId": tweet_id, "problem": "listed, not stored"})
+    for tweet_id in mine.keys() - counts.keys():
+        found.append({"user": user_id, "tweetId": tweet_id, "problem": "stored, not listed"})
+    for item in listed:
+        tweet = mine.get(item["tweetId"])
+        if tweet is not None:
+            expected = "unliked" if tweet.get("unlikedAt") is not None else "published"
+            if item["status"] != expected:
+                found.append({"user": user_id, "tweetId": item["tweetId"], "status": item["status"]})
+
+
 def audit(
     ledger: Ledger,
     messages: list[Received],
@@ -80,6 +105,7 @@ def audit(
     queue: dict[str, dict[str, Any]],
     held: dict[tuple[str, str], str],
     unlike: bool,
+    listings: dict[str, list[dict[str, Any]] | None] | None = None,
 ) -> Audit:
     """Balance the ledger against the topic and Firestore (see CHECKS)."""
     result = Audit()
@@ -164,6 +190,9 @@ def audit(
             problems["held_at_end"].append({"dedupKey": key, "op": held[(user_id, tweet_id)]})
         if record.awaiting_answer_after_failure:
             problems["unresolved_failures"].append({"dedupKey": key, "failures": record.failures})
+
+    for user_id, listed in (listings or {}).items():
+        _check_listing(problems["listing_mismatch"], user_id, listed, tweets)
 
     for item_id, item in queue.items():
         if item.get("status") in ("pending", "retrying"):

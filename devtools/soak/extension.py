@@ -135,6 +135,33 @@ class Extension:
             payload = None
         return response.status_code, payload
 
+    def listing(self) -> list[dict[str, Any]] | None:
+        """Every capture of the user through `GET /api/tweets`, page by page; None if a page failed."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(1000):
+            params = {"limit": "1000", **({"cursor": cursor} if cursor else {})}
+            started = time.time()
+            try:
+                response = self.session.get(
+                    self.base_url + "/api/tweets",
+                    params=params,
+                    headers={"Authorization": f"Bearer {self.access}"},
+                    timeout=REQUEST_TIMEOUT,
+                )
+            except requests.RequestException:
+                self.ledger.attempt("list", started, "network")
+                return None
+            self.ledger.attempt("list", started, response.status_code)
+            if response.status_code != 200:
+                return None
+            page = response.json()
+            items.extend(page["tweets"])
+            cursor = page["nextCursor"]
+            if cursor is None:
+                return items
+        return None
+
     def register(self) -> None:
         """Create the account (retried: the stack may be busy at start)."""
         for _ in range(20):
