@@ -68,9 +68,6 @@ class Drainer:
         received = response.received_messages
         if not received:
             return 0
-        self._subscriber.acknowledge(
-            request={"subscription": self.path, "ack_ids": [m.ack_id for m in received]}, timeout=5, retry=None
-        )
         fresh = 0
         now = time.time()
         with self._lock:
@@ -91,6 +88,10 @@ class Drainer:
                         received_at=now,
                     )
                 )
+        # Acked only once recorded: a message whose ack is lost comes again and is recognised by its id.
+        self._subscriber.acknowledge(
+            request={"subscription": self.path, "ack_ids": [m.ack_id for m in received]}, timeout=5, retry=None
+        )
         return fresh
 
     def drain(self, quiet: float = 1.5, timeout: float = 30.0) -> int:

@@ -108,7 +108,7 @@ class Extension:
         self.held: dict[str, str] = {}  # tweet id -> "like" / "unlike" waiting to be resent
         self.offline: list[str] = []  # new likes waiting for the next batch flush
         self.inflight: set[str] = set()
-        self.last_refresh = time.monotonic()
+        self.next_refresh = time.monotonic() + self.rng.uniform(8, 20)
         self.session = requests.Session()
 
     # --- HTTP -----------------------------------------------------------------
@@ -187,11 +187,15 @@ class Extension:
         if status == 200:
             self._keep_tokens(body)
             self.ledger.figures["token refreshes"] += 1
-            self.last_refresh = time.monotonic()
+            self.next_refresh = time.monotonic() + self.rng.uniform(8, 20)
         elif status == 401:
             self.ledger.figures["sessions lost (logged in again)"] += 1
             self.login()
-        # Anything else: keep the same refresh token and try again later (within the grace window).
+        else:
+            # Keep the same refresh token and try again soon: a refresh whose answer was lost
+            # may have rotated it, and only a retry within the grace window gets the new one.
+            self.ledger.figures["refreshes to retry"] += 1
+            self.next_refresh = time.monotonic() + 1.0
 
     def login(self) -> None:
         """Log in again with the password."""
@@ -199,7 +203,7 @@ class Extension:
             status, body = self._post("login", "/api/auth/login", {"email": self.email, "password": PASSWORD}, False)
             if status == 200:
                 self._keep_tokens(body)
-                self.last_refresh = time.monotonic()
+                self.next_refresh = time.monotonic() + self.rng.uniform(8, 20)
                 return
             time.sleep(1)
         self.ledger.anomaly(f"{self.name}: could not log in again")
@@ -366,7 +370,7 @@ class Extension:
         """Single likes, repeats, other users' tweets, unlikes, re-likes, refreshes; then resend what is held."""
         while running.is_set() or (flushing.is_set() and self.held_count()):
             time.sleep(self.rng.uniform(0.05, 0.25))
-            if time.monotonic() - self.last_refresh > self.rng.uniform(8, 20):
+            if time.monotonic() >= self.next_refresh:
                 self.refresh()
             with self.lock:
                 held = list(self.held.items())

@@ -13,7 +13,9 @@ LISTED = 20
 
 def table(audit: Audit, header: dict[str, Any]) -> str:
     """The checks (each must be 0), then the figures."""
-    lines = [f"soak audit  seed={header['seed']}  seconds={header['seconds']}  unlike={header['unlike']}", ""]
+    lines = [f"soak audit  seed={header['seed']}  seconds={header['seconds']}  unlike={header['unlike']}"]
+    lines.append("durations  " + _flat({name: f"{value:.0f}s" for name, value in header["durations_s"].items()}))
+    lines.append("")
     width = max(len(text) for _, text in CHECKS)
     lines.append(f"{'check (must be 0)':<{width}}  count")
     lines.append(f"{'-' * width}  -----")
