@@ -53,7 +53,10 @@ class Plan:
             placed[kind].append((round(at, 1), round(length, 1)))
             at += length
         kills = max(1, int(seconds // 100))
-        kill_api = sorted(round(rng.uniform(0.05, 0.9) * seconds, 1) for _ in range(kills))
+        kill_api = [round(rng.uniform(0.05, 0.9) * seconds, 1) for _ in range(kills - 1)]
+        # One kill always lands inside a Pub/Sub outage: a crash while captures are being queued.
+        at, length = rng.choice(placed["pubsub"])
+        kill_api = sorted([*kill_api, round(at + rng.uniform(0.3, 0.7) * length, 1)])
         kill_replay = [round(rng.uniform(0.2, 0.9) * seconds, 1)]
         ticks = int(seconds / 3.5)
         overlapping = sorted(rng.sample(range(1, max(3, ticks)), 2))
