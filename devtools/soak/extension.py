@@ -78,6 +78,11 @@ class Ledger:
             self.attempts.append(Attempt(kind, started, time.time() - started, outcome))
             self.figures[f"requests {kind}"] += 1
 
+    def count(self, name: str, counter: Counter[str] | None = None) -> None:
+        """Add one to a figure (or to `counter`), safely from any client thread."""
+        with self.lock:
+            (self.figures if counter is None else counter)[name] += 1
+
     def anomaly(self, text: str) -> None:
         """Something a correct server never does."""
         with self.lock:
@@ -186,15 +191,15 @@ class Extension:
         status, body = self._post("refresh", "/api/auth/refresh", {"refreshToken": self.refresh_token}, False)
         if status == 200:
             self._keep_tokens(body)
-            self.ledger.figures["token refreshes"] += 1
+            self.ledger.count("token refreshes")
             self.next_refresh = time.monotonic() + self.rng.uniform(8, 20)
         elif status == 401:
-            self.ledger.figures["sessions lost (logged in again)"] += 1
+            self.ledger.count("sessions lost (logged in again)")
             self.login()
         else:
             # Keep the same refresh token and try again soon: a refresh whose answer was lost
             # may have rotated it, and only a retry within the grace window gets the new one.
-            self.ledger.figures["refreshes to retry"] += 1
+            self.ledger.count("refreshes to retry")
             self.next_refresh = time.monotonic() + 1.0
 
     def login(self) -> None:
@@ -296,7 +301,7 @@ class Extension:
     def _told(self, tweet_id: str, status: str, cause: str, state: str) -> None:
         previous = self.state.get(tweet_id)
         if status == "duplicate":
-            self.ledger.duplicates[cause] += 1
+            self.ledger.count(cause, self.ledger.duplicates)
             if cause == "first send" and previous is None:
                 self.ledger.anomaly(f"{self.user_id}_{tweet_id}: duplicate on its first send")
         elif previous == "liked" and cause in ("exact repeat", "in-batch repeat"):
@@ -389,12 +394,12 @@ class Extension:
                 other = self.pool.other(self.name, self.rng, exclude=self.bodies)
                 if other:
                     self.bodies[other[0]] = other[1]
-                    self.ledger.figures["other users' tweets"] += 1
+                    self.ledger.count("other users' tweets")
                     self.capture(other[0])
             elif roll < 0.20 and self.unlike_enabled and liked:
                 self.unlike(self.rng.choice(liked))
             elif roll < 0.23 and self.unlike_enabled and unliked:
-                self.ledger.figures["re-likes sent"] += 1
+                self.ledger.count("re-likes sent")
                 self.capture(self.rng.choice(unliked))
             elif roll < 0.50:
                 tweet_id = self._new_tweet()

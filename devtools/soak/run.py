@@ -122,9 +122,9 @@ class Soak:
             self.ticking += 1
         try:
             response = requests.post(self.stack.replay.url, data=body, headers=headers, timeout=90)
-            self.ledger.figures[f"ticks answered {response.status_code}"] += 1
+            self.ledger.count(f"ticks answered {response.status_code}")
         except requests.RequestException:
-            self.ledger.figures["ticks without an answer"] += 1
+            self.ledger.count("ticks without an answer")
         finally:
             with self.tick_lock:
                 self.ticking -= 1
@@ -138,7 +138,7 @@ class Soak:
             index += 1
             copies = 2 if index in self.plan.overlapping_ticks else 1
             if copies == 2:
-                self.ledger.figures["overlapping tick pairs"] += 1
+                self.ledger.count("overlapping tick pairs")
             for _ in range(copies):
                 worker = threading.Thread(target=self._tick, daemon=True)
                 worker.start()
