@@ -63,9 +63,9 @@ def _status(base: str, token: str, tweet_id: str) -> Any:
 
 
 def test_captures_survive_ctrl_c_and_a_fresh_start_forgets_them(tmp_path: Path) -> None:
-    """Capture, Ctrl-C, start again: the account and the capture are there; DEV_FRESH=1 starts empty."""
+    """Capture, Ctrl-C, start again: the account, its token and the capture are there; DEV_FRESH=1 starts empty."""
     data, log, port = tmp_path / "firestore", tmp_path / "dev.log", free_port()
-    key = {"JWT_SECRET_KEY": "dev-key-" + "d" * 40}
+    key = {"JWT_SECRET_KEY": ""}  # the local key make dev keeps beside its data
     base = f"http://127.0.0.1:{port}"
     process = _start(data, port, log, **key)
     try:
@@ -93,6 +93,8 @@ def test_captures_survive_ctrl_c_and_a_fresh_start_forgets_them(tmp_path: Path) 
     process = _start(data, port, log, DEV_FRESH="1", **key)
     try:
         _wait_ready(port, process, log)
-        assert _status(base, token, tweet["tweetId"]) == "absent"
+        assert requests.post(f"{base}/api/auth/login", json=credentials, timeout=30).status_code == 401
+        fresh = requests.post(f"{base}/api/auth/register", json=credentials, timeout=30).json()["accessToken"]
+        assert _status(base, fresh, tweet["tweetId"]) == "absent"
     finally:
         _interrupt(process)
