@@ -1,0 +1,65 @@
+"""What an import costs in Firestore operations and dollars, at Google's published prices.
+
+Prices (USD) are Firestore Standard edition in us-central1 and the free quota is
+Firestore's daily one (https://cloud.google.com/firestore/pricing); a
+multi-region database (nam5, eur3) costs twice as much per operation. Pub/Sub
+throughput is $40 per TiB after the first 10 GiB a month
+(https://cloud.google.com/pubsub/pricing): an archive's few megabytes stay free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+READ_USD = 0.03 / 100_000
+WRITE_USD = 0.09 / 100_000
+DELETE_USD = 0.01 / 100_000
+FREE_READS_PER_DAY = 50_000
+FREE_WRITES_PER_DAY = 20_000
+FREE_DELETES_PER_DAY = 20_000
+PUBSUB_USD_PER_GIB = 40 / 1024
+PUBSUB_FREE_GIB_PER_MONTH = 10
+
+# Firestore operations per request, counted on the wire against the emulator (see the README's Cost section).
+READS_PER_LOOKED_UP_ID = 1
+WRITES_PER_NEW_ITEM = 3  # the tweet, its outbox (queue) item, the message id once published
+DELETES_PER_NEW_ITEM = 1  # the outbox item once published
+WRITES_PER_DUPLICATE_ITEM = 0
+WRITES_PER_REQUEST = 1  # the rate-limit counter
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Firestore operations an import will cause, and their price beyond the daily free quota."""
+
+    reads: int
+    writes: int
+    deletes: int
+
+    @property
+    def usd(self) -> float:
+        """Dollars beyond the free quota, if nothing else used Firestore that day."""
+        return (
+            max(0, self.reads - FREE_READS_PER_DAY) * READ_USD
+            + max(0, self.writes - FREE_WRITES_PER_DAY) * WRITE_USD
+            + max(0, self.deletes - FREE_DELETES_PER_DAY) * DELETE_USD
+        )
+
+    def line(self) -> str:
+        """One line for the user."""
+        price = "$0 (inside the free tier)" if self.usd == 0 else f"≈ ${self.usd:.2f} beyond the daily free tier"
+        return (
+            f"≈ {self.writes:,} Firestore writes, {self.deletes:,} deletes and {self.reads:,} reads: {price}"
+            " (us-central1 prices; twice that on a multi-region database)"
+        )
+
+
+def estimate(looked_up: int, to_send: int, batch_size: int, lookup_size: int) -> Estimate:
+    """The operations of looking up LOOKED_UP ids and sending TO_SEND new items."""
+    lookups = -(-looked_up // lookup_size) if looked_up else 0
+    batches = -(-to_send // batch_size) if to_send else 0
+    return Estimate(
+        reads=looked_up * READS_PER_LOOKED_UP_ID,
+        writes=to_send * WRITES_PER_NEW_ITEM + (lookups + batches) * WRITES_PER_REQUEST,
+        deletes=to_send * DELETES_PER_NEW_ITEM,
+    )
