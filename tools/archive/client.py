@@ -65,7 +65,7 @@ class Api:
         self._patience = patience
         self._first_contact_patience = first_contact_patience
         self.on_wait = on_wait or (lambda _reason, _seconds: None)
-        self._sleep = sleep
+        self.sleep = sleep
         self._connection: http.client.HTTPConnection | None = None
         self._contacted = False
         self.access_token: str | None = None
@@ -129,6 +129,7 @@ class Api:
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         patience = self._patience if self._contacted else self._first_contact_patience
         started = time.monotonic()
+        slept = 0.0  # counted too, so an injected sleep that returns at once still runs out of patience
         attempt = 0
         while True:
             attempt += 1
@@ -141,22 +142,24 @@ class Api:
                 status, answer_headers, answer = self._roundtrip(method, path, payload, headers)
             except (OSError, http.client.HTTPException) as exc:
                 self._disconnect()
-                waited = time.monotonic() - started
+                waited = max(time.monotonic() - started, slept)
                 if waited >= patience:
                     raise ApiError(f"cannot reach {self.base_url}: {reason(exc)}") from None
                 delay = min(backoff(attempt), max(0.1, patience - waited))
                 self.on_wait(f"connection failed ({reason(exc)}); retrying", delay)
-                self._sleep(delay)
+                self.sleep(delay)
+                slept += delay
                 continue
             self._contacted = True
             patience = self._patience
             if status in TRANSIENT and not (status == 429 and path == "/api/auth/login"):
-                waited = time.monotonic() - started
+                waited = max(time.monotonic() - started, slept)
                 delay = retry_after(answer_headers, backoff(attempt))
                 if waited + delay > patience:
                     raise ApiError(f"{method} {path.split('?')[0]} failed: {describe(status, answer)}", status)
                 self.on_wait(f"{status} {_title(answer) or 'from the API'}; waiting", delay)
-                self._sleep(delay)
+                self.sleep(delay)
+                slept += delay
                 continue
             return status, answer_headers, answer
 

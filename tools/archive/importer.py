@@ -173,7 +173,7 @@ def _send(api: Api, items: Iterator[Pending], counts: ImportCounts, invalid_out:
             counts.rate_limited += len(limited)
             again.extendleft(reversed(limited))
             progress.note(f"rate limited: {len(limited)} items wait {wait:.0f} s")
-            time.sleep(wait)
+            api.sleep(wait)
     progress.finish()
 
 
