@@ -586,7 +586,7 @@ class Bench:
         self._use_backends_in_process(DATABASE, RATE_LIMIT_PER_MINUTE="100000")
         settings = get_settings()
         db = clients.firestore_client()
-        publisher = PubSubPublisher(settings.project_id, settings.pubsub_topic, settings.publish_timeout_seconds)
+        publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
 
         def floor_once() -> dict[str, float]:
             tweet = tweet_body()
@@ -813,7 +813,7 @@ class Bench:
 
         self._use_backends_in_process(OPS_DATABASE, BCRYPT_ROUNDS="4", RATE_LIMIT_PER_MINUTE="100000")
         db, counter = counted_firestore_client(PROJECT, OPS_DATABASE)
-        clients.install_firestore(db)
+        clients.FIRESTORE.install(db)
         apps = {}
         for target in ("register", "login", "refresh", "logout", "capture", "health", "retry_queue"):
             os.environ["FUNCTION_TARGET"] = target
@@ -880,11 +880,11 @@ class Bench:
         # (discard_publisher, not reset(): reset would close the counted Firestore client.)
         pubsub_host = os.environ["PUBSUB_EMULATOR_HOST"]
         setting({"PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}", "PUBLISH_TIMEOUT_SECONDS": "0.5"})
-        clients.discard_publisher()
+        clients.PUBLISHER.discard()
         queued = tweet_body()
         count("capture (queued)", 200, lambda: capture.post("/", json=queued, headers=auth), status="queued")
         setting({"PUBSUB_EMULATOR_HOST": pubsub_host, "PUBLISH_TIMEOUT_SECONDS": "3"})
-        clients.discard_publisher()
+        clients.PUBLISHER.discard()
 
         count("retry_queue (one due item)", 200, lambda: apps["retry_queue"].post("/", data=tick, headers=tick_headers))
         key = f"{registered['userId']}_{queued['tweetId']}"

@@ -15,8 +15,22 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from devtools.emulators import free_port
+from shared.config import ENV_VARS
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_env(backends: Mapping[str, str], project: str, jwt_key: str, **overrides: str) -> dict[str, str]:
+    """A function process's environment, whatever the shell that runs it has set.
+
+    Every configuration variable is given explicitly (blank means its default), then
+    the emulator variables in `backends`, the project and signing key, `overrides` last.
+    """
+    env = {name: "" for name in ENV_VARS if name != "FUNCTION_TARGET"}
+    env.update(backends)
+    env.update(GCP_PROJECT_ID=project, JWT_SECRET_KEY=jwt_key, LOG_LEVEL="INFO")
+    env.update(overrides)
+    return env
 
 
 class FunctionServer:

@@ -28,5 +28,5 @@ def capture(request: flask.Request) -> flask.Response:
     now = datetime.now(UTC)
     db = clients.firestore_client()
     ratelimit.enforce_capture_limit(db, user_id, settings.rate_limit_per_minute, now)
-    publisher = PubSubPublisher(settings.project_id, settings.pubsub_topic, settings.publish_timeout_seconds)
+    publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     return json_response(capture_tweet(db, publisher, user_id, tweet, now).to_json())

@@ -3,9 +3,11 @@
 import flask
 import functions_framework
 
+from shared import clients
 from shared.config import get_settings
 from shared.health import check_health
 from shared.http import endpoint, json_response
+from shared.publish import topic_path
 
 
 @functions_framework.http
@@ -13,5 +15,6 @@ from shared.http import endpoint, json_response
 def health(request: flask.Request) -> flask.Response:
     """200 healthy or 503 unhealthy, with each backend's state and the version."""
     settings = get_settings()
-    healthy, body = check_health(settings.project_id, settings.pubsub_topic)
+    topic = topic_path(settings.project_id, settings.pubsub_topic)
+    healthy, body = check_health(clients.FIRESTORE, clients.PUBLISHER, topic)
     return json_response(body, 200 if healthy else 503, None if healthy else {"Retry-After": "30"})

@@ -21,6 +21,6 @@ def retry_queue(event: CloudEvent) -> None:
     """
     settings = get_settings()
     set_level(settings.log_level)
-    publisher = PubSubPublisher(settings.project_id, settings.pubsub_topic, settings.publish_timeout_seconds)
+    publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     report = replay_queue(clients.firestore_client(), publisher, settings.max_retry_attempts, datetime.now(UTC))
     log("INFO", "retry queue replayed", event_id=event["id"], **report.summary())

@@ -1,14 +1,22 @@
-"""Settings from the environment, loaded once per instance on first use."""
+"""Settings from the environment, loaded once per instance on first use.
+
+Each setting is declared once, in `SETTINGS`: its variable, type, default, bounds
+and meaning. `load_settings`, the README's configuration table (checked by a test),
+the tests' environment isolation and the benchmark's server environment all derive
+from that table.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_ALLOWED_ORIGINS = "chrome-extension://*,http://localhost:3000"
 MIN_JWT_KEY_BYTES = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -16,24 +24,173 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One environment variable: how it is read and what it means."""
+
+    env: str
+    attr: str
+    kind: type | str
+    default: Any
+    meaning: str
+    low: float | None = None
+    high: float | None = None
+    fallback_env: str | None = None
+    secret: bool = False
+
+    def parse(self, env: Mapping[str, str]) -> Any:
+        """The typed value of this setting in `env`; ConfigError naming the variable if it is unusable."""
+        raw = env.get(self.env, "")
+        if not raw.strip() and self.fallback_env:
+            raw = env.get(self.fallback_env, "")
+        if self.secret:
+            return raw
+        raw = raw.strip()
+        if not raw:
+            return self.default
+        return _PARSERS[self.kind if isinstance(self.kind, str) else self.kind.__name__](self, raw)
+
+
+def _number(setting: Setting, raw: str) -> float | int:
+    convert: Callable[[str], float | int] = int if setting.kind is int else float
+    try:
+        value = convert(raw)
+    except ValueError:
+        what = "a whole number" if setting.kind is int else "a number"
+        raise ConfigError(f"{setting.env}={raw!r} is not {what}") from None
+    if setting.low is not None and setting.high is not None and not setting.low <= value <= setting.high:
+        raise ConfigError(f"{setting.env}={value} is outside {setting.low}..{setting.high}")
+    return value
+
+
+def _bool(setting: Setting, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{setting.env}={raw!r} is not true or false")
+
+
+def _level(setting: Setting, raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{setting.env}={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _origins(setting: Setting, raw: str) -> tuple[str, ...]:
+    # Browsers send origins in lower case; so are the entries compared with them.
+    return tuple(origin.lower() for origin in _list(raw))
+
+
+def _emails(setting: Setting, raw: str) -> frozenset[str] | None:
+    from shared.emails import normalize_email
+
+    emails = _list(raw)
+    return frozenset(normalize_email(e) for e in emails) if emails else None
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+_PARSERS: dict[str, Callable[[Setting, str], Any]] = {
+    "str": lambda setting, raw: raw,
+    "int": _number,
+    "float": _number,
+    "bool": _bool,
+    "level": _level,
+    "origins": _origins,
+    "emails": _emails,
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("GCP_PROJECT_ID", "project_id", str, "", "Google Cloud project id.", fallback_env="GOOGLE_CLOUD_PROJECT"),
+    Setting(
+        "JWT_SECRET_KEY",
+        "jwt_secret_key",
+        str,
+        "",
+        f"HS256 signing key, at least {MIN_JWT_KEY_BYTES} bytes; required by every function that signs or "
+        "verifies tokens (start-up fails otherwise).",
+        secret=True,
+    ),
+    Setting("PUBSUB_TOPIC", "pubsub_topic", str, "tweet-likes-raw", "Topic that receives every captured tweet."),
+    Setting("FIRESTORE_DATABASE", "firestore_database", str, "(default)", "Firestore database (Native mode)."),
+    Setting(
+        "ACCESS_TOKEN_EXPIRE_MINUTES", "access_token_expire_minutes", int, 60, "Access token lifetime.", 1, 24 * 60
+    ),
+    Setting("REFRESH_TOKEN_EXPIRE_DAYS", "refresh_token_expire_days", int, 30, "Session lifetime.", 1, 365),
+    Setting("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", int, 100, "Captures per user per minute.", 1, 100_000),
+    Setting("LOG_LEVEL", "log_level", "level", "INFO", f"Lowest level logged: {', '.join(LOG_LEVELS)}."),
+    Setting(
+        "ALLOWED_ORIGINS",
+        "allowed_origins",
+        "origins",
+        tuple(DEFAULT_ALLOWED_ORIGINS.split(",")),
+        "Comma list of CORS origins; `chrome-extension://*` admits any extension id.",
+    ),
+    Setting(
+        "ALLOWED_EMAILS",
+        "allowed_emails",
+        "emails",
+        None,
+        "Comma list: when set, only these e-mails may register (others get 403).",
+    ),
+    Setting("BCRYPT_ROUNDS", "bcrypt_rounds", int, 12, "bcrypt cost of new password hashes.", 4, 31),
+    Setting(
+        "PUBLISH_TIMEOUT_SECONDS",
+        "publish_timeout_seconds",
+        float,
+        3.0,
+        "Longest a capture waits for Pub/Sub before answering `queued`.",
+        0.1,
+        60.0,
+    ),
+    Setting(
+        "MAX_RETRY_ATTEMPTS", "max_retry_attempts", int, 5, "Replay attempts before a queue item is `failed`.", 1, 100
+    ),
+    Setting(
+        "REFRESH_TOKEN_ROTATION",
+        "refresh_token_rotation",
+        bool,
+        False,
+        "Each refresh also returns a new refresh token and retires the old one.",
+    ),
+    Setting(
+        "REFRESH_TOKEN_GRACE_SECONDS",
+        "refresh_token_grace_seconds",
+        int,
+        30,
+        "With rotation on: how long a retried refresh with the old token gets the same new token.",
+        0,
+        300,
+    ),
+)
+# Variables that are not settings but change what an instance does; tests isolate them too.
+PLATFORM_VARS: tuple[str, ...] = ("FUNCTION_TARGET", "K_SERVICE", "FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
+ENV_VARS: tuple[str, ...] = tuple(name for s in SETTINGS for name in (s.env, s.fallback_env) if name) + PLATFORM_VARS
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Every setting of the service; see the README's configuration table."""
+    """Every setting of the service, one attribute per entry of `SETTINGS`."""
 
     project_id: str
     jwt_secret_key: str = field(repr=False)
-    pubsub_topic: str = "tweet-likes-raw"
-    firestore_database: str = "(default)"
-    access_token_expire_minutes: int = 60
-    refresh_token_expire_days: int = 30
-    rate_limit_per_minute: int = 100
-    log_level: str = "INFO"
-    allowed_origins: tuple[str, ...] = tuple(DEFAULT_ALLOWED_ORIGINS.split(","))
-    allowed_emails: frozenset[str] | None = None
-    bcrypt_rounds: int = 12
-    publish_timeout_seconds: float = 3.0
-    max_retry_attempts: int = 5
-    refresh_token_rotation: bool = False
-    refresh_token_grace_seconds: int = 30
+    pubsub_topic: str
+    firestore_database: str
+    access_token_expire_minutes: int
+    refresh_token_expire_days: int
+    rate_limit_per_minute: int
+    log_level: str
+    allowed_origins: tuple[str, ...]
+    allowed_emails: frozenset[str] | None
+    bcrypt_rounds: int
+    publish_timeout_seconds: float
+    max_retry_attempts: int
+    refresh_token_rotation: bool
+    refresh_token_grace_seconds: int
 
     @property
     def access_token_ttl_seconds(self) -> int:
@@ -52,75 +209,10 @@ class Settings:
         return self.jwt_secret_key
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value} is outside {low}..{high}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value} is outside {low}..{high}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not true or false")
-
-
-def _list(raw: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from an environment mapping (os.environ by default)."""
-    from shared.emails import normalize_email
-
     env = os.environ if env is None else env
-    project_id = env.get("GCP_PROJECT_ID") or env.get("GOOGLE_CLOUD_PROJECT") or ""
-    emails = _list(env.get("ALLOWED_EMAILS", ""))
-    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError(f"LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR")
-    settings = Settings(
-        project_id=project_id.strip(),
-        jwt_secret_key=env.get("JWT_SECRET_KEY", ""),
-        pubsub_topic=env.get("PUBSUB_TOPIC", "").strip() or "tweet-likes-raw",
-        firestore_database=env.get("FIRESTORE_DATABASE", "").strip() or "(default)",
-        access_token_expire_minutes=_int(env, "ACCESS_TOKEN_EXPIRE_MINUTES", 60, 1, 24 * 60),
-        refresh_token_expire_days=_int(env, "REFRESH_TOKEN_EXPIRE_DAYS", 30, 1, 365),
-        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 100, 1, 100_000),
-        log_level=level,
-        # Browsers send origins in lower case; so are the entries compared with them.
-        allowed_origins=tuple(o.lower() for o in _list(env.get("ALLOWED_ORIGINS", DEFAULT_ALLOWED_ORIGINS))),
-        allowed_emails=frozenset(normalize_email(e) for e in emails) if emails else None,
-        bcrypt_rounds=_int(env, "BCRYPT_ROUNDS", 12, 4, 31),
-        publish_timeout_seconds=_float(env, "PUBLISH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
-        max_retry_attempts=_int(env, "MAX_RETRY_ATTEMPTS", 5, 1, 100),
-        refresh_token_rotation=_bool(env, "REFRESH_TOKEN_ROTATION", False),
-        refresh_token_grace_seconds=_int(env, "REFRESH_TOKEN_GRACE_SECONDS", 30, 0, 300),
-    )
+    settings = Settings(**{s.attr: s.parse(env) for s in SETTINGS})
     if settings.jwt_secret_key:
         settings.require_jwt_secret()
     return settings

@@ -5,37 +5,50 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared import __version__, clients
+from shared import __version__
+
+if TYPE_CHECKING:
+    from shared.clients import LazyClient
 
 CHECK_DEADLINE_SECONDS = 1.5
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 
 
-def _firestore_ok() -> None:
-    db = clients.firestore_client()
-    db.collection("health").document("ping").get(retry=None, timeout=CHECK_DEADLINE_SECONDS)
-
-
-def _pubsub_ok(topic_path: str) -> Callable[[], None]:
+def _firestore_check(firestore: LazyClient[Any]) -> Callable[[], None]:
     def check() -> None:
-        clients.publisher_client().get_topic(request={"topic": topic_path}, retry=None, timeout=CHECK_DEADLINE_SECONDS)
+        firestore.get().collection("health").document("ping").get(retry=None, timeout=CHECK_DEADLINE_SECONDS)
 
     return check
 
 
-def check_health(project_id: str, topic: str) -> tuple[bool, dict[str, Any]]:
-    """(healthy, body): each backend "connected" or "disconnected", within about 2 s."""
-    checks = {"firestore": _firestore_ok, "pubsub": _pubsub_ok(f"projects/{project_id}/topics/{topic}")}
-    futures = {name: _pool.submit(check) for name, check in checks.items()}
+def _pubsub_check(publisher: LazyClient[Any], topic_path: str) -> Callable[[], None]:
+    def check() -> None:
+        publisher.get().get_topic(request={"topic": topic_path}, retry=None, timeout=CHECK_DEADLINE_SECONDS)
+
+    return check
+
+
+def check_health(
+    firestore: LazyClient[Any], publisher: LazyClient[Any], topic_path: str
+) -> tuple[bool, dict[str, Any]]:
+    """(healthy, body): each backend "connected" or "disconnected", within about 2 s.
+
+    A backend that failed its check has its client discarded, so the next request reconnects.
+    """
+    checks = {
+        "firestore": (firestore, _firestore_check(firestore)),
+        "pubsub": (publisher, _pubsub_check(publisher, topic_path)),
+    }
+    futures = {name: _pool.submit(check) for name, (_, check) in checks.items()}
     done, _ = concurrent.futures.wait(futures.values(), timeout=CHECK_DEADLINE_SECONDS + 0.4)
     services = {}
     for name, future in futures.items():
         ok = future in done and future.exception() is None
         services[name] = "connected" if ok else "disconnected"
         if not ok:
-            (clients.discard_firestore if name == "firestore" else clients.discard_publisher)()
+            checks[name][0].discard()
     healthy = all(state == "connected" for state in services.values())
     body = {
         "status": "healthy" if healthy else "unhealthy",

@@ -11,10 +11,16 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared import __version__, clients
+from shared import __version__
 from shared.store import dedup_key
+
+if TYPE_CHECKING:
+    from google.cloud.pubsub_v1 import PublisherClient
+
+    from shared.clients import LazyClient
+    from shared.config import Settings
 
 SOURCE = "chrome-extension"
 
@@ -70,16 +76,27 @@ def _bounded_retry(deadline: float) -> Any:
     return Retry(initial=0.1, maximum=1.0, multiplier=2.0, timeout=deadline, predicate=transient)
 
 
-class PubSubPublisher:
-    """Publishes to the configured topic with the instance's shared client."""
+def topic_path(project_id: str, topic: str) -> str:
+    """The full resource name of a topic."""
+    return f"projects/{project_id}/topics/{topic}"
 
-    def __init__(self, project_id: str, topic: str, timeout_seconds: float) -> None:
-        self.topic_path = f"projects/{project_id}/topics/{topic}"
+
+class PubSubPublisher:
+    """Publishes to one topic with a client it is given, dropping that client after a failure."""
+
+    def __init__(self, client: LazyClient[PublisherClient], topic: str, timeout_seconds: float) -> None:
+        self.client = client
+        self.topic_path = topic
         self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def for_settings(cls, client: LazyClient[PublisherClient], settings: Settings) -> PubSubPublisher:
+        """A publisher to the configured topic with the configured deadline."""
+        return cls(client, topic_path(settings.project_id, settings.pubsub_topic), settings.publish_timeout_seconds)
 
     def publish(self, message: TweetMessage) -> str:
         """Publish and wait at most the timeout; PublishFailed (attempt over) otherwise."""
-        client = clients.publisher_client()
+        client = self.client.get()
         retry = _bounded_retry(self.timeout_seconds)
         try:
             future = client.publish(
@@ -87,5 +104,5 @@ class PubSubPublisher:
             )
             return future.result(timeout=self.timeout_seconds + 1.0)
         except Exception as exc:
-            clients.discard_publisher(client)
+            self.client.discard(client)
             raise PublishFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc

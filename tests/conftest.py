@@ -2,74 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from devtools.emulators import Emulator, start_pair
 from shared import clients, config
+from tests.support import JWT_KEY, PROJECT, Emulators, start_emulators
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "demo-tweet-capture"
-TOPIC = "tweet-likes-raw"
-JWT_KEY = "test-key-" + "k" * 40
-CONFIG_VARS = [
-    "GCP_PROJECT_ID",
-    "GOOGLE_CLOUD_PROJECT",
-    "JWT_SECRET_KEY",
-    "PUBSUB_TOPIC",
-    "FIRESTORE_DATABASE",
-    "ACCESS_TOKEN_EXPIRE_MINUTES",
-    "REFRESH_TOKEN_EXPIRE_DAYS",
-    "RATE_LIMIT_PER_MINUTE",
-    "LOG_LEVEL",
-    "ALLOWED_ORIGINS",
-    "ALLOWED_EMAILS",
-    "BCRYPT_ROUNDS",
-    "PUBLISH_TIMEOUT_SECONDS",
-    "MAX_RETRY_ATTEMPTS",
-    "REFRESH_TOKEN_ROTATION",
-    "REFRESH_TOKEN_GRACE_SECONDS",
-    "FUNCTION_TARGET",
-    "FIRESTORE_EMULATOR_HOST",
-    "PUBSUB_EMULATOR_HOST",
-    "K_SERVICE",
-]
-
-
-class Emulators:
-    """The session's running emulators."""
-
-    def __init__(self, firestore: Emulator, pubsub: Emulator) -> None:
-        self.firestore = firestore
-        self.pubsub = pubsub
-
-    def env(self) -> dict[str, str]:
-        """Environment variables that point the client libraries at these emulators."""
-        return {self.firestore.env_var: self.firestore.host, self.pubsub.env_var: self.pubsub.host}
-
-
-def start_emulators(project: str = PROJECT, topic: str = TOPIC) -> Emulators:
-    """Start both emulators side by side and create the topic; only for a demo- project."""
-    if not project.startswith("demo-"):
-        raise RuntimeError("tests run only against a demo- project on the local emulators")
-    return Emulators(*start_pair(project, topic))
+# Test folders whose every test runs on the session emulators, with a database of its own.
+ON_EMULATORS = frozenset({"functions", "integration"})
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts from the same known configuration and fresh settings."""
-    for name in CONFIG_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GCP_PROJECT_ID", PROJECT)
-    monkeypatch.setenv("JWT_SECRET_KEY", JWT_KEY)
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    monkeypatch.setenv("FUNCTION_TARGET", "")
+def _isolated_env() -> Iterator[None]:
+    """Every test starts from the same known configuration, and its changes to os.environ end with it.
+
+    A snapshot restored afterwards, as functions-framework's own test suite does,
+    so a test may set any variable; every configuration variable starts unset.
+    """
+    snapshot = os.environ.copy()
+    for name in config.ENV_VARS:
+        os.environ.pop(name, None)
+    os.environ.update(GCP_PROJECT_ID=PROJECT, JWT_SECRET_KEY=JWT_KEY, BCRYPT_ROUNDS="4")
     config.get_settings.cache_clear()
-    yield
-    config.get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(snapshot)
+        config.get_settings.cache_clear()
+
+
+@pytest.fixture(name="setenv")
+def _setenv() -> Callable[..., None]:
+    """Set configuration variables for this test and reload the settings (the only way tests change them)."""
+
+    def setenv(**values: str) -> None:
+        os.environ.update(values)
+        config.get_settings.cache_clear()
+
+    return setenv
 
 
 @pytest.fixture(scope="session", name="emulators")
@@ -88,18 +62,22 @@ def _uid() -> str:
 
 
 @pytest.fixture(name="backends")
-def _backends(emulators: Emulators, monkeypatch: pytest.MonkeyPatch, uid: str) -> Emulators:
+def _backends(emulators: Emulators, setenv: Callable[..., None], uid: str) -> Emulators:
     """Point this test at the session emulators, with a Firestore database of its own.
 
     The emulator serves any number of named databases, so every test starts from
     an empty one and nothing needs wiping between tests.
     """
-    for name, value in emulators.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("FIRESTORE_DATABASE", f"test-{uid}")
-    config.get_settings.cache_clear()
+    setenv(**emulators.env(), FIRESTORE_DATABASE=f"test-{uid}")
     clients.reset()
     return emulators
+
+
+@pytest.fixture(autouse=True)
+def _on_emulators(request: pytest.FixtureRequest, _isolated_env: None) -> None:
+    """Tests under tests/functions and tests/integration always run on the emulators."""
+    if request.node.path.parent.name in ON_EMULATORS:
+        request.getfixturevalue("backends")
 
 
 @pytest.fixture(name="db")

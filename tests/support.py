@@ -2,34 +2,120 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from typing import Any
 
+import flask
 import functions_framework
 from flask.testing import FlaskClient
 
+from devtools import server
+from devtools.emulators import Emulator, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
-from tests.conftest import PROJECT, ROOT, TOPIC
+from devtools.server import ROOT
+from shared import clients
+from shared.endpoints import ENDPOINTS
+from shared.publish import PubSubPublisher, topic_path
 
 __all__ = [
+    "BEARER_ENDPOINTS",
+    "GET_ENDPOINTS",
+    "JWT_KEY",
+    "POST_ENDPOINTS",
+    "PROJECT",
+    "ROOT",
     "STRONG_PASSWORD",
+    "TOPIC",
+    "Emulators",
+    "assert_problem",
     "decode",
+    "endpoint_ids",
     "function_client",
     "new_email",
     "pull",
     "register",
+    "server_env",
+    "start_emulators",
     "subscribe",
+    "topic_publisher",
     "tweet_body",
     "tweet_id",
 ]
 
+PROJECT = "demo-tweet-capture"
+TOPIC = "tweet-likes-raw"
+JWT_KEY = "test-key-" + "k" * 40
 STRONG_PASSWORD = "Correct-Horse-9"
+PROBLEM = "application/problem+json"
+
+# (target, path) of every HTTP endpoint, as its own function at "/" and through the `api` router.
+POST_ENDPOINTS = [
+    *((e.entry_point, "/") for e in ENDPOINTS if e.request and e.entry_point),
+    *(("api", e.path) for e in ENDPOINTS if e.request and e.path),
+]
+GET_ENDPOINTS = [
+    *((e.entry_point, "/") for e in ENDPOINTS if "GET" in e.methods and e.entry_point),
+    *(("api", e.path) for e in ENDPOINTS if "GET" in e.methods and e.path),
+]
+BEARER_ENDPOINTS = [
+    *((e.entry_point, "/") for e in ENDPOINTS if e.bearer and e.entry_point),
+    *(("api", e.path) for e in ENDPOINTS if e.bearer and e.path),
+]
+
+
+def endpoint_ids(endpoints: list[tuple[str, str]]) -> list[str]:
+    """Readable test ids for (target, path) pairs."""
+    return [f"{target}{path}" for target, path in endpoints]
+
+
+def assert_problem(response: Any, *statuses: int) -> dict[str, Any]:
+    """A 4xx RFC 9457 problem (with one of `statuses`, when given); its body."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:500])
+    if statuses:
+        assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.mimetype == PROBLEM
+    problem = json.loads(response.get_data())
+    assert isinstance(problem["title"], str) and problem["title"]
+    assert isinstance(problem["detail"], str) and problem["detail"]
+    assert problem["status"] == response.status_code
+    return problem
+
+
+class Emulators:
+    """The session's running emulators."""
+
+    def __init__(self, firestore: Emulator, pubsub: Emulator) -> None:
+        self.firestore = firestore
+        self.pubsub = pubsub
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the client libraries at these emulators."""
+        return {self.firestore.env_var: self.firestore.host, self.pubsub.env_var: self.pubsub.host}
+
+
+def start_emulators(project: str = PROJECT, topic: str = TOPIC) -> Emulators:
+    """Start both emulators side by side and create the topic; only for a demo- project."""
+    if not project.startswith("demo-"):
+        raise RuntimeError("tests run only against a demo- project on the local emulators")
+    return Emulators(*start_pair(project, topic))
+
+
+def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:
+    """The environment of a function process in the tests: these emulators, the demo project, cheap bcrypt."""
+    return server.server_env(emulators.env(), PROJECT, JWT_KEY, **{"BCRYPT_ROUNDS": "4", **overrides})
+
+
+@functools.cache
+def _app(target: str) -> flask.Flask:
+    """The app functions-framework builds for an entry point (building it re-reads main.py, so once)."""
+    return functions_framework.create_app(target, str(ROOT / "main.py"))
 
 
 def function_client(target: str) -> FlaskClient:
-    """A test client for an entry point of main.py, built the way functions-framework serves it."""
-    return functions_framework.create_app(target, str(ROOT / "main.py")).test_client()
+    """A test client for an entry point of main.py, served the way functions-framework serves it."""
+    return _app(target).test_client()
 
 
 def register(client: FlaskClient | None = None, email: str | None = None) -> dict[str, Any]:
@@ -38,6 +124,11 @@ def register(client: FlaskClient | None = None, email: str | None = None) -> dic
     response = client.post("/", json={"email": email or new_email(), "password": STRONG_PASSWORD})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
+
+
+def topic_publisher(timeout: float = 3.0) -> PubSubPublisher:
+    """A publisher to the test topic on the instance's publisher client."""
+    return PubSubPublisher(clients.PUBLISHER, topic_path(PROJECT, TOPIC), timeout)
 
 
 def subscribe(name: str) -> str:

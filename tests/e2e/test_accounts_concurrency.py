@@ -8,8 +8,7 @@ from typing import Any
 import requests
 
 from shared import tokens
-from tests.conftest import JWT_KEY
-from tests.support import STRONG_PASSWORD, new_email
+from tests.support import JWT_KEY, STRONG_PASSWORD, new_email
 
 
 def _parallel(count: int, call: Any) -> list[requests.Response]:

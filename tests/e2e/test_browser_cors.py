@@ -27,9 +27,7 @@ from typing import Any
 import pytest
 
 from devtools.server import FunctionServer, running
-from tests.conftest import Emulators
-from tests.e2e.conftest import server_env
-from tests.support import STRONG_PASSWORD, new_email, tweet_body
+from tests.support import STRONG_PASSWORD, Emulators, new_email, server_env, tweet_body
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_TIMEOUT_SECONDS = 30

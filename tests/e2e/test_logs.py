@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.server import FunctionServer
-from tests.conftest import JWT_KEY, PROJECT, Emulators
-from tests.e2e.conftest import server_env
-from tests.support import STRONG_PASSWORD, new_email, tweet_body
+from tests.support import JWT_KEY, PROJECT, STRONG_PASSWORD, Emulators, new_email, server_env, tweet_body
 
 pytestmark = pytest.mark.slow
 

@@ -17,9 +17,7 @@ import requests
 from devtools.emulators import Emulator, create_topic
 from devtools.samples import scheduler_tick
 from devtools.server import FunctionServer, running
-from tests.conftest import PROJECT, TOPIC, Emulators, start_emulators
-from tests.e2e.conftest import server_env
-from tests.support import STRONG_PASSWORD, new_email, tweet_body
+from tests.support import PROJECT, STRONG_PASSWORD, TOPIC, Emulators, new_email, server_env, start_emulators, tweet_body
 
 pytestmark = pytest.mark.slow
 PUBLISH_TIMEOUT = 3.0
@@ -39,13 +37,12 @@ def _restart(emulator: Emulator) -> None:
 
 
 @pytest.fixture(name="stack")
-def _stack(own: Emulators, uid: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FunctionServer]]:
+def _stack(own: Emulators, uid: str, setenv: Any) -> Iterator[dict[str, FunctionServer]]:
     """capture, health, register and retry_queue processes on the module's emulators."""
     for emulator in (own.firestore, own.pubsub):
         if not emulator.ready():
             emulator.start()
-    for name, value in own.env().items():
-        monkeypatch.setenv(name, value)
+    setenv(**own.env())
     create_topic(PROJECT, TOPIC)
     env = server_env(own, FIRESTORE_DATABASE=f"test-{uid}", PUBLISH_TIMEOUT_SECONDS=str(PUBLISH_TIMEOUT))
     servers = {name: FunctionServer(name, env) for name in ("register", "capture", "health", "retry_queue")}

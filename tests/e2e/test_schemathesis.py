@@ -20,8 +20,7 @@ import pytest
 import requests
 
 from devtools.server import FunctionServer
-from tests.conftest import ROOT
-from tests.support import STRONG_PASSWORD, new_email
+from tests.support import ROOT, STRONG_PASSWORD, new_email
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = 30

@@ -10,9 +10,8 @@ import jwt
 import pytest
 from google.cloud.firestore import FieldFilter
 
-from shared import config, store, tokens
-from tests.conftest import JWT_KEY
-from tests.support import STRONG_PASSWORD, function_client, new_email, register
+from shared import store, tokens
+from tests.support import JWT_KEY, STRONG_PASSWORD, function_client, new_email, register
 
 PROBLEM = "application/problem+json"
 
@@ -104,11 +103,10 @@ def test_email_variants_are_one_account(spell: Any) -> None:
     assert response.mimetype == PROBLEM
 
 
-def test_allowed_emails_limits_sign_up(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_allowed_emails_limits_sign_up(setenv: Any) -> None:
     """With ALLOWED_EMAILS set, only those addresses may register (403 for others)."""
     owner = new_email()
-    monkeypatch.setenv("ALLOWED_EMAILS", owner.upper())
-    config.get_settings.cache_clear()
+    setenv(ALLOWED_EMAILS=owner.upper())
     assert _post("register", {"email": new_email(), "password": STRONG_PASSWORD}).status_code == 403
     assert _post("register", {"email": owner, "password": STRONG_PASSWORD}).status_code == 201
 
@@ -254,20 +252,18 @@ def test_logout_needs_a_token_field() -> None:
     assert "refreshToken" in response.get_json()["errors"]
 
 
-def test_default_bcrypt_cost_is_12(monkeypatch: pytest.MonkeyPatch, db: Any) -> None:
+def test_default_bcrypt_cost_is_12(setenv: Any, db: Any) -> None:
     """Without BCRYPT_ROUNDS the stored hash has cost 12."""
-    monkeypatch.delenv("BCRYPT_ROUNDS")
-    config.get_settings.cache_clear()
+    setenv(BCRYPT_ROUNDS="")
     user = register()
     stored = db.collection(store.USERS).document(user["userId"]).get().get("passwordHash")
     assert stored.startswith("$2b$12$")
 
 
 @pytest.mark.parametrize("rotation", ["false", "true"])
-def test_a_disabled_account_cannot_refresh(rotation: str, monkeypatch: pytest.MonkeyPatch, db: Any) -> None:
+def test_a_disabled_account_cannot_refresh(rotation: str, setenv: Any, db: Any) -> None:
     """Once isActive is false, refresh answers 403 and issues no new token (with or without rotation)."""
-    monkeypatch.setenv("REFRESH_TOKEN_ROTATION", rotation)
-    config.get_settings.cache_clear()
+    setenv(REFRESH_TOKEN_ROTATION=rotation)
     user = register()
     db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
     response = _post("refresh", {"refreshToken": user["refreshToken"]})

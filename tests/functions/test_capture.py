@@ -10,9 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from shared import config, store, tokens
-from tests.conftest import JWT_KEY
-from tests.support import decode, function_client, pull, register, subscribe, tweet_body, tweet_id
+from shared import store, tokens
+from tests.support import JWT_KEY, decode, function_client, pull, register, subscribe, tweet_body, tweet_id
 
 PROBLEM = "application/problem+json"
 
@@ -148,10 +147,9 @@ def test_message_body_and_attributes(user: dict[str, Any], uid: str) -> None:
     assert message.message_id == response.get_json()["messageId"]
 
 
-def test_rate_limit_is_per_user_per_minute(monkeypatch: pytest.MonkeyPatch, user: dict[str, Any]) -> None:
+def test_rate_limit_is_per_user_per_minute(setenv: Any, user: dict[str, Any]) -> None:
     """Past RATE_LIMIT_PER_MINUTE captures a user gets 429 with Retry-After; another user is unaffected."""
-    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "3")
-    config.get_settings.cache_clear()
+    setenv(RATE_LIMIT_PER_MINUTE="3")
     statuses = [_capture(user["accessToken"], tweet_body()).status_code for _ in range(4)]
     if statuses != [200, 200, 200, 429]:  # the minute turned over mid-test: one more try
         statuses = [_capture(user["accessToken"], tweet_body()).status_code for _ in range(4)]

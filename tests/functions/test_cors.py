@@ -98,10 +98,10 @@ def test_preflight_ignores_origins_not_admitted(target: str, path: str, method: 
 @pytest.mark.parametrize(("origin", "admitted"), [(EXTENSION, True), (OTHER_EXTENSION, False), (LOCAL_PAGE, False)])
 @pytest.mark.parametrize(("target", "path", "method"), ENDPOINTS[:6], ids=ENDPOINT_IDS[:6])
 def test_exact_extension_origin_pins_one_extension(
-    monkeypatch: pytest.MonkeyPatch, target: str, path: str, method: str, origin: str, admitted: bool
+    setenv: Any, target: str, path: str, method: str, origin: str, admitted: bool
 ) -> None:
     """ALLOWED_ORIGINS=chrome-extension://<id> admits that extension only, in preflights and answers."""
-    monkeypatch.setenv("ALLOWED_ORIGINS", EXTENSION)
+    setenv(ALLOWED_ORIGINS=EXTENSION)
     client = function_client(target)
     preflight = client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method})
     answer = client.open(path, method=method, headers={"Origin": origin})
@@ -212,9 +212,9 @@ def _fresh_clients() -> Iterator[None]:
     clients.reset()
 
 
-def test_unreachable_firestore_503_carries_cors_headers(monkeypatch: pytest.MonkeyPatch, fresh_clients: None) -> None:
+def test_unreachable_firestore_503_carries_cors_headers(setenv: Any, fresh_clients: None) -> None:
     """The health 503 while Firestore is down still reaches the extension (it would show offline)."""
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    setenv(FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{free_port()}")
     for target, path in (("health", "/"), ("api", "/api/health")):
         response = function_client(target).get(path, headers={"Origin": EXTENSION})
         assert response.status_code == 503
@@ -222,9 +222,9 @@ def test_unreachable_firestore_503_carries_cors_headers(monkeypatch: pytest.Monk
         _assert_admitted(response.headers, EXTENSION)
 
 
-def test_unexpected_500_carries_cors_headers(monkeypatch: pytest.MonkeyPatch, fresh_clients: None) -> None:
+def test_unexpected_500_carries_cors_headers(setenv: Any, fresh_clients: None) -> None:
     """An unexpected failure (here an invalid database name) is a 500 problem the extension can read."""
-    monkeypatch.setenv("FIRESTORE_DATABASE", "Bad DB!")
+    setenv(FIRESTORE_DATABASE="Bad DB!")
     response = function_client("login").post(
         "/", json={"email": new_email(), "password": STRONG_PASSWORD}, headers={"Origin": EXTENSION}
     )

@@ -9,15 +9,14 @@ import pytest
 
 from devtools.opcount import OpCounter, counted_firestore_client
 from shared import clients
-from tests.conftest import PROJECT
-from tests.support import STRONG_PASSWORD, function_client, new_email, register, tweet_body
+from tests.support import PROJECT, STRONG_PASSWORD, function_client, new_email, register, tweet_body
 
 
 @pytest.fixture(name="counter")
 def _counter() -> OpCounter:
     """The instance's Firestore client, replaced by one whose RPCs are counted."""
     client, counter = counted_firestore_client(PROJECT, os.environ["FIRESTORE_DATABASE"])
-    clients.install_firestore(client)
+    clients.FIRESTORE.install(client)
     return counter
 
 

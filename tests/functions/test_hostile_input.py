@@ -8,7 +8,6 @@ each entry point of main.py and to the same endpoints through the `api` router.
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import json
 import uuid
@@ -18,45 +17,29 @@ from typing import Any
 
 import jwt
 import pytest
-from flask.testing import FlaskClient
 
 from shared import tokens
+from shared.endpoints import BY_PATH
 from shared.http import MAX_BODY_BYTES
-from tests.conftest import JWT_KEY
-from tests.support import STRONG_PASSWORD, function_client, new_email, tweet_body
+from tests.support import (
+    BEARER_ENDPOINTS,
+    GET_ENDPOINTS,
+    JWT_KEY,
+    POST_ENDPOINTS,
+    STRONG_PASSWORD,
+    assert_problem,
+    endpoint_ids,
+    function_client,
+    new_email,
+    tweet_body,
+)
 
 PROBLEM = "application/problem+json"
 
-# (target, path) of every endpoint that takes a JSON body, per function and through `api`.
-POST_ENDPOINTS = [
-    ("register", "/"),
-    ("login", "/"),
-    ("refresh", "/"),
-    ("logout", "/"),
-    ("capture", "/"),
-    ("api", "/api/auth/register"),
-    ("api", "/api/auth/login"),
-    ("api", "/api/auth/refresh"),
-    ("api", "/api/auth/logout"),
-    ("api", "/api/tweets/capture"),
-]
-GET_ENDPOINTS = [("health", "/"), ("api", "/api/health"), ("api", "/api/openapi.json"), ("api", "/api/docs")]
-CAPTURE_ENDPOINTS = [("capture", "/"), ("api", "/api/tweets/capture")]
-
-
-def _ids(endpoints: list[tuple[str, str]]) -> list[str]:
-    return [f"{target}{path}" for target, path in endpoints]
-
-
-@functools.cache
-def _client(target: str) -> FlaskClient:
-    """One test client per entry point: building the app re-reads main.py."""
-    return function_client(target)
-
 
 def _operation(target: str, path: str) -> str:
-    """Which endpoint a (target, path) pair reaches: register, login, refresh, logout or capture."""
-    return path.rstrip("/").rsplit("/", 1)[-1] if target == "api" else target
+    """Which entry point a (target, path) pair reaches."""
+    return BY_PATH[path].entry_point if target == "api" else target
 
 
 def _access_token() -> str:
@@ -66,7 +49,7 @@ def _access_token() -> str:
 
 def _auth_for(target: str, path: str) -> dict[str, str]:
     """Capture needs a token before it reads the body; the other endpoints ignore the header."""
-    return {"Authorization": f"Bearer {_access_token()}"} if (target, path) in CAPTURE_ENDPOINTS else {}
+    return {"Authorization": f"Bearer {_access_token()}"} if (target, path) in BEARER_ENDPOINTS else {}
 
 
 def _valid_body(target: str, path: str) -> dict[str, Any]:
@@ -77,19 +60,6 @@ def _valid_body(target: str, path: str) -> dict[str, Any]:
     if operation in {"refresh", "logout"}:
         return {"refreshToken": "rt1." + "0" * 32 + ".not-a-live-token"}
     return tweet_body()
-
-
-def assert_problem(response: Any, *statuses: int) -> dict[str, Any]:
-    """A 4xx RFC 9457 problem (with one of `statuses`, when given); its body."""
-    assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:500])
-    if statuses:
-        assert response.status_code in statuses, (response.status_code, response.get_data(as_text=True)[:500])
-    assert response.mimetype == PROBLEM
-    problem = json.loads(response.get_data())
-    assert isinstance(problem["title"], str) and problem["title"]
-    assert isinstance(problem["detail"], str) and problem["detail"]
-    assert problem["status"] == response.status_code
-    return problem
 
 
 def assert_answered(response: Any) -> None:
@@ -139,10 +109,12 @@ NOT_AN_OBJECT = {
 
 
 @pytest.mark.parametrize("raw", NOT_AN_OBJECT.values(), ids=NOT_AN_OBJECT.keys())
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_body_that_is_not_a_json_object_is_a_400(target: str, path: str, raw: bytes) -> None:
     """Unparseable, truncated, non-object, too deep or non-UTF-8 bodies get 400 problem JSON."""
-    response = _client(target).post(path, data=raw, content_type="application/json", headers=_auth_for(target, path))
+    response = function_client(target).post(
+        path, data=raw, content_type="application/json", headers=_auth_for(target, path)
+    )
     assert_problem(response, 400)
 
 
@@ -159,10 +131,12 @@ SURROGATE_BODIES = {
 
 
 @pytest.mark.parametrize("raw", SURROGATE_BODIES.values(), ids=SURROGATE_BODIES.keys())
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_lone_surrogates_are_a_400(target: str, path: str, raw: bytes) -> None:
     """A lone-surrogate escape (no Unicode character) is refused as not UTF-8 text, anywhere in the body."""
-    response = _client(target).post(path, data=raw, content_type="application/json", headers=_auth_for(target, path))
+    response = function_client(target).post(
+        path, data=raw, content_type="application/json", headers=_auth_for(target, path)
+    )
     assert_problem(response, 400)
 
 
@@ -211,16 +185,16 @@ def test_a_field_of_the_wrong_type_or_size_is_a_400_naming_it(
 ) -> None:
     """Nulls, numbers, booleans, lists, objects, empty and 60 000-character strings are refused per field."""
     body = {**_valid_body(target, path), field: BAD_VALUES[value_name]}
-    response = _client(target).post(path, json=body, headers=_auth_for(target, path))
+    response = function_client(target).post(path, json=body, headers=_auth_for(target, path))
     problem = assert_problem(response, 400)
     assert field in problem["errors"]
 
 
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_an_object_of_nulls_is_a_400(target: str, path: str) -> None:
     """Every known field set to null names every required field."""
     body = dict.fromkeys(_valid_body(target, path))
-    problem = assert_problem(_client(target).post(path, json=body, headers=_auth_for(target, path)), 400)
+    problem = assert_problem(function_client(target).post(path, json=body, headers=_auth_for(target, path)), 400)
     assert problem["errors"]
 
 
@@ -252,7 +226,7 @@ UNICODE_TEXT = {
 )
 def test_an_email_with_unicode_tricks_is_refused(target: str, path: str, email: str) -> None:
     """Direction marks, NUL, emoji, an injected header line and spaces do not make valid addresses."""
-    response = _client(target).post(path, json={"email": email, "password": STRONG_PASSWORD})
+    response = function_client(target).post(path, json={"email": email, "password": STRONG_PASSWORD})
     assert_problem(response, 400)
 
 
@@ -260,17 +234,19 @@ def test_an_email_with_unicode_tricks_is_refused(target: str, path: str, email: 
 def test_an_accented_email_registers_in_composed_form(target: str, path: str) -> None:
     """Combining accents are valid once NFKC composes them: 201 with the composed, lower-cased address."""
     local = f"U\u0301ser-{uuid.uuid4().hex[:8]}"
-    response = _client(target).post(path, json={"email": f"{local}@Exa\u0301mple.com", "password": STRONG_PASSWORD})
+    response = function_client(target).post(
+        path, json={"email": f"{local}@Exa\u0301mple.com", "password": STRONG_PASSWORD}
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["email"] == f"\u00faser-{local[-8:]}@ex\u00e1mple.com"
 
 
 @pytest.mark.parametrize("text", UNICODE_TEXT.values(), ids=UNICODE_TEXT.keys())
-@pytest.mark.parametrize(("target", "path"), CAPTURE_ENDPOINTS, ids=_ids(CAPTURE_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), BEARER_ENDPOINTS, ids=endpoint_ids(BEARER_ENDPOINTS))
 def test_unicode_tweet_text_and_names_are_captured(target: str, path: str, text: str) -> None:
     """Valid Unicode (RTL marks, NUL, emoji, zero-width, controls) in free text is stored and published: 200."""
     body = tweet_body(tweetText=text, authorUsername=text, authorDisplayName=text)
-    response = _client(target).post(path, json=body, headers=_auth_for(target, path))
+    response = function_client(target).post(path, json=body, headers=_auth_for(target, path))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["status"] == "published"
 
@@ -279,7 +255,7 @@ def test_unicode_tweet_text_and_names_are_captured(target: str, path: str, text:
 @pytest.mark.parametrize(("target", "path"), [("register", "/"), ("api", "/api/auth/register")], ids=["fn", "api"])
 def test_unicode_passwords_register_when_strong(target: str, path: str, password: str) -> None:
     """Any Unicode password with the required letters and digit that fits 72 bytes registers: 201."""
-    response = _client(target).post(path, json={"email": new_email(), "password": f"Aa1{password}xxxxx"})
+    response = function_client(target).post(path, json={"email": new_email(), "password": f"Aa1{password}xxxxx"})
     assert response.status_code == 201, response.get_data(as_text=True)
 
 
@@ -298,18 +274,18 @@ CONTENT_TYPES = {
 
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES.values(), ids=CONTENT_TYPES.keys())
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_body_not_sent_as_json_is_a_415(target: str, path: str, content_type: str | None) -> None:
     """A JSON body under any other Content-Type, or none, is refused with 415."""
     raw = json.dumps(_valid_body(target, path)).encode()
-    response = _client(target).post(path, data=raw, content_type=content_type, headers=_auth_for(target, path))
+    response = function_client(target).post(path, data=raw, content_type=content_type, headers=_auth_for(target, path))
     assert_problem(response, 415)
 
 
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_real_form_and_multipart_posts_are_a_415(target: str, path: str) -> None:
     """An HTML form post and a file upload are refused with 415, not parsed."""
-    client = _client(target)
+    client = function_client(target)
     form = client.post(path, data={"email": "a@b.co", "password": "x"}, headers=_auth_for(target, path))
     upload = client.post(path, data={"file": (io.BytesIO(b"{}"), "body.json")}, headers=_auth_for(target, path))
     assert_problem(form, 415)
@@ -320,11 +296,11 @@ def test_real_form_and_multipart_posts_are_a_415(target: str, path: str) -> None
     "content_type",
     ["application/json; charset=utf-8", "APPLICATION/JSON", "application/problem+json", "application/vnd.x+json"],
 )
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_json_media_types_and_parameters_are_accepted(target: str, path: str, content_type: str) -> None:
     """Case, a charset parameter and +json suffixes still count as JSON: the endpoint answers as usual."""
     raw = json.dumps(_valid_body(target, path)).encode()
-    response = _client(target).post(path, data=raw, content_type=content_type, headers=_auth_for(target, path))
+    response = function_client(target).post(path, data=raw, content_type=content_type, headers=_auth_for(target, path))
     assert_answered(response)
     assert response.status_code not in {400, 415}
 
@@ -333,22 +309,24 @@ def test_json_media_types_and_parameters_are_accepted(target: str, path: str, co
 
 
 @pytest.mark.parametrize("shape", ["padded-object", "100k-open-brackets"])
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_body_over_64_kib_is_a_413(target: str, path: str, shape: str) -> None:
     """A declared body over 64 KiB (a padded object, 100 000 levels of `[`) is refused with 413 before it is read."""
     if shape == "padded-object":
         raw = json.dumps({**_valid_body(target, path), "padding": "x" * MAX_BODY_BYTES}).encode()
     else:
         raw = b"[" * 100_000
-    response = _client(target).post(path, data=raw, content_type="application/json", headers=_auth_for(target, path))
+    response = function_client(target).post(
+        path, data=raw, content_type="application/json", headers=_auth_for(target, path)
+    )
     assert_problem(response, 413)
 
 
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_streamed_body_over_64_kib_is_a_413(target: str, path: str) -> None:
     """A body without Content-Length (chunked) that runs past 64 KiB is cut off with 413."""
     raw = json.dumps({**_valid_body(target, path), "padding": "x" * MAX_BODY_BYTES}).encode()
-    response = _client(target).post(
+    response = function_client(target).post(
         path,
         input_stream=io.BytesIO(raw),
         content_type="application/json",
@@ -359,11 +337,11 @@ def test_a_streamed_body_over_64_kib_is_a_413(target: str, path: str) -> None:
 
 
 @pytest.mark.parametrize("declared", [lambda n: n // 2, lambda n: 1, lambda n: 0], ids=["half", "one", "zero"])
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_content_length_shorter_than_the_body_is_a_400(target: str, path: str, declared: Any) -> None:
     """The server reads only the declared bytes: a cut-off JSON body is a 400."""
     raw = json.dumps(_valid_body(target, path)).encode()
-    response = _client(target).post(
+    response = function_client(target).post(
         path,
         input_stream=io.BytesIO(raw),
         content_type="application/json",
@@ -373,11 +351,11 @@ def test_a_content_length_shorter_than_the_body_is_a_400(target: str, path: str,
     assert_problem(response, 400)
 
 
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_content_length_longer_than_the_body_reads_what_came(target: str, path: str) -> None:
     """Like gunicorn, which ends the body where the client stopped: the complete JSON is served as usual."""
     raw = json.dumps(_valid_body(target, path)).encode()
-    response = _client(target).post(
+    response = function_client(target).post(
         path,
         input_stream=io.BytesIO(raw),
         content_type="application/json",
@@ -389,14 +367,14 @@ def test_a_content_length_longer_than_the_body_reads_what_came(target: str, path
 
 
 @pytest.mark.parametrize(("length", "status"), [("-1", 400), ("abc", 400), ("1e3", 400), (str(2**70), 413)])
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_a_malformed_content_length_is_a_4xx(target: str, path: str, length: str, status: int) -> None:
     """A negative or non-numeric Content-Length is no body (400); an absurd one is a 413."""
     raw = json.dumps(_valid_body(target, path)).encode()
     environ: dict[str, Any] = {"CONTENT_LENGTH": length}
     if status == 413:
         environ["wsgi.input_terminated"] = True  # the server, not the length, ends the body
-    response = _client(target).post(
+    response = function_client(target).post(
         path,
         input_stream=io.BytesIO(raw),
         content_type="application/json",
@@ -474,22 +452,24 @@ BAD_AUTHORIZATIONS = _bad_authorizations()
 
 
 @pytest.mark.parametrize("authorization", BAD_AUTHORIZATIONS.values(), ids=BAD_AUTHORIZATIONS.keys())
-@pytest.mark.parametrize(("target", "path"), CAPTURE_ENDPOINTS, ids=_ids(CAPTURE_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), BEARER_ENDPOINTS, ids=endpoint_ids(BEARER_ENDPOINTS))
 def test_a_bad_authorization_header_is_a_401_challenge(target: str, path: str, authorization: str) -> None:
     """Missing, oversized, non-Bearer, unsigned, mis-signed, expired or mistyped tokens: 401 with a challenge."""
-    response = _client(target).post(path, json=tweet_body(), headers={"Authorization": authorization})
+    response = function_client(target).post(path, json=tweet_body(), headers={"Authorization": authorization})
     assert_problem(response, 401)
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="tweet-capture-api"')
 
 
-@pytest.mark.parametrize(("target", "path"), CAPTURE_ENDPOINTS, ids=_ids(CAPTURE_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), BEARER_ENDPOINTS, ids=endpoint_ids(BEARER_ENDPOINTS))
 def test_the_bearer_scheme_is_case_insensitive(target: str, path: str) -> None:
     """RFC 7235 schemes are case-insensitive: `bearer <token>` captures like `Bearer <token>`."""
-    response = _client(target).post(path, json=tweet_body(), headers={"Authorization": f"bearer {_access_token()}"})
+    response = function_client(target).post(
+        path, json=tweet_body(), headers={"Authorization": f"bearer {_access_token()}"}
+    )
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=endpoint_ids(POST_ENDPOINTS))
 def test_header_abuse_does_not_break_other_endpoints(target: str, path: str) -> None:
     """Huge, repeated and non-ASCII headers on any endpoint still get a 2xx or a 4xx problem."""
     headers = [
@@ -501,78 +481,8 @@ def test_header_abuse_does_not_break_other_endpoints(target: str, path: str) -> 
         ("User-Agent", "\u00e9" * 10_000),
         ("Origin", "chrome-extension://" + "a" * 5000),
     ]
-    response = _client(target).post(path, json=_valid_body(target, path), headers=headers)
+    response = function_client(target).post(path, json=_valid_body(target, path), headers=headers)
     assert_answered(response)
-
-
-# --- Methods and paths -------------------------------------------------------------------------------
-
-WRONG_FOR_POST = ["GET", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT", "PROPFIND", "FOO"]
-WRONG_FOR_GET = ["POST", "PUT", "PATCH", "DELETE", "TRACE", "PROPFIND"]
-
-
-def _method_cases() -> list[Any]:
-    cases = []
-    for endpoints, methods in ((POST_ENDPOINTS, WRONG_FOR_POST), (GET_ENDPOINTS, WRONG_FOR_GET)):
-        for target, path in endpoints:
-            cases.extend(pytest.param(target, path, m, id=f"{target}{path}-{m}") for m in methods)
-    return cases
-
-
-@pytest.mark.parametrize(("target", "path", "method"), _method_cases())
-def test_a_wrong_method_is_a_405_with_allow(target: str, path: str, method: str) -> None:
-    """Any method an endpoint does not take, standard or made up, is a 405 naming the allowed ones."""
-    response = _client(target).open(path, method=method, data=b"{}", content_type="application/json")
-    assert_problem(response, 405)
-    assert "OPTIONS" in response.headers["Allow"]
-
-
-@pytest.mark.parametrize(("target", "path"), POST_ENDPOINTS, ids=_ids(POST_ENDPOINTS))
-def test_head_on_a_post_endpoint_is_a_405_without_a_body(target: str, path: str) -> None:
-    """HEAD gets the same status and headers as GET would, with the body stripped."""
-    response = _client(target).head(path)
-    assert response.status_code == 405
-    assert response.mimetype == PROBLEM and response.get_data() == b""
-
-
-HOSTILE_PATHS = [
-    "/api/nope",
-    "/api/auth",
-    "/api/auth/register/extra",
-    "/api/auth/REGISTER",
-    "/api/tweets",
-    "/api/tweets/capture/../../health/x",
-    "/api/h%C3%A9alth",
-    "/api/%00",
-    "/api/" + "a" * 5000,
-    "/api/%ZZ",
-    "/",
-    "/robots.txt",
-    "/favicon.ico",
-]
-
-
-@pytest.mark.parametrize("method", ["GET", "POST"])
-@pytest.mark.parametrize("path", HOSTILE_PATHS, ids=[p[:40] for p in HOSTILE_PATHS])
-def test_an_unknown_path_through_api_is_a_404(path: str, method: str) -> None:
-    """The router answers any path it does not serve with a 4xx problem, whatever the method."""
-    response = _client("api").open(path, method=method, json={})
-    if path in {"/robots.txt", "/favicon.ico"}:
-        assert response.status_code == 404  # functions-framework's own answer, before our code
-        return
-    assert_problem(response, 404, 405)
-
-
-@pytest.mark.parametrize("path", ["/api/health/", "/api/health//", "/api/openapi.json/"])
-def test_trailing_slashes_reach_json_endpoints(path: str) -> None:
-    """`/api/health/` is `/api/health`: a trailing slash does not change the route."""
-    assert _client("api").get(path).status_code == 200
-
-
-def test_the_docs_page_lives_at_one_url() -> None:
-    """`/api/docs/` is a 404 pointing at /api/docs, whose relative link to openapi.json resolves."""
-    problem = assert_problem(_client("api").get("/api/docs/"), 404)
-    assert "/api/docs" in problem["detail"]
 
 
 # --- GET endpoints with hostile extras ---------------------------------------------------------------
@@ -587,41 +497,9 @@ GET_EXTRAS = {
 
 
 @pytest.mark.parametrize("extra", GET_EXTRAS.values(), ids=GET_EXTRAS.keys())
-@pytest.mark.parametrize(("target", "path"), GET_ENDPOINTS, ids=_ids(GET_ENDPOINTS))
+@pytest.mark.parametrize(("target", "path"), GET_ENDPOINTS, ids=endpoint_ids(GET_ENDPOINTS))
 def test_get_endpoints_ignore_hostile_extras(target: str, path: str, extra: dict[str, Any]) -> None:
     """Health, the OpenAPI document and the docs page answer 200 whatever query, body or headers come along."""
-    response = _client(target).get(path, **extra)
+    response = function_client(target).get(path, **extra)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype in {"application/json", "text/html"}
-
-
-def _cases_of(test: Any) -> int:
-    """How many requests a parametrized test function stands for (one per combination)."""
-    count = 1
-    for mark in getattr(test, "pytestmark", []):
-        if mark.name == "parametrize":
-            count *= len(list(mark.args[1]))
-    return count
-
-
-def test_report_the_number_of_hostile_cases() -> None:
-    """Print how many hostile cases this module defines (each sends one request, a few send two)."""
-    tests = [value for name, value in globals().items() if name.startswith("test_") and callable(value)]
-    count = sum(_cases_of(test) for test in tests if test is not test_report_the_number_of_hostile_cases)
-    print(f"\nhostile-input cases: {count}")
-    assert count > 300
-
-
-@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
-def test_unknown_api_paths_are_404_for_any_method(method: str) -> None:
-    """The router answers an unknown path with 404 whatever the method, not 405."""
-    response = function_client("api").open("/api/nothing-here", method=method)
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
-
-
-def test_head_is_served_where_get_is() -> None:
-    """HEAD on health is answered like GET, without a body; 405s for GET endpoints list HEAD."""
-    assert function_client("health").head("/").status_code in {200, 503}
-    response = function_client("health").post("/")
-    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD, OPTIONS"

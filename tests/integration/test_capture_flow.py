@@ -9,10 +9,9 @@ import pytest
 
 from shared import store
 from shared.capture import IN_FLIGHT_LEASE, capture_tweet, store_capture
-from shared.publish import PubSubPublisher, TweetMessage
+from shared.publish import TweetMessage
 from shared.queue import CLAIM_LEASE, replay_queue
-from tests.conftest import PROJECT, TOPIC
-from tests.support import decode, pull, subscribe, tweet_body
+from tests.support import decode, pull, subscribe, topic_publisher, tweet_body
 
 
 class ProcessDied(BaseException):
@@ -23,7 +22,7 @@ class DiesAround:
     """The real publisher, with the process dying just before or just after the publish."""
 
     def __init__(self, when: str) -> None:
-        self.real = PubSubPublisher(PROJECT, TOPIC, 3.0)
+        self.real = topic_publisher()
         self.when = when
 
     def publish(self, message: TweetMessage) -> str:
@@ -49,7 +48,7 @@ def test_published_capture_is_settled(db: Any, subscription: str, uid: str) -> N
     """Published: the tweet has its message id and publishedAt, the queue item is gone, one message."""
     now = datetime.now(UTC)
     tweet = tweet_body()
-    result = capture_tweet(db, PubSubPublisher(PROJECT, TOPIC, 3.0), f"u-{uid}", tweet, now)
+    result = capture_tweet(db, topic_publisher(), f"u-{uid}", tweet, now)
     assert result.status == "published" and result.message_id
     stored, item = _state(db, f"u-{uid}_{tweet['tweetId']}")
     assert stored["pubsubMessageId"] == result.message_id and stored["publishedAt"] is not None
@@ -70,10 +69,10 @@ def test_a_process_dying_around_the_publish_loses_nothing(db: Any, subscription:
     assert stored["pubsubMessageId"] is None and item["status"] == "pending"
 
     # A replay during the in-flight lease leaves the capture alone...
-    early = replay_queue(db, PubSubPublisher(PROJECT, TOPIC, 3.0), 5, now + timedelta(seconds=1))
+    early = replay_queue(db, topic_publisher(), 5, now + timedelta(seconds=1))
     assert key not in early.published
     # ...and one after it publishes the tweet.
-    later = replay_queue(db, PubSubPublisher(PROJECT, TOPIC, 3.0), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
+    later = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
     assert key in later.published
     stored, item = _state(db, key)
     assert stored["pubsubMessageId"] and item is None
@@ -88,7 +87,7 @@ def test_a_process_dying_right_after_storing_loses_nothing(db: Any, subscription
     now = datetime.now(UTC)
     user_id, tweet = f"u-{uid}", tweet_body()
     assert store_capture(db, user_id, tweet, now)
-    report = replay_queue(db, PubSubPublisher(PROJECT, TOPIC, 3.0), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
+    report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
     assert f"{user_id}_{tweet['tweetId']}" in report.published
     assert len(pull(subscription, expect=1)) == 1
 
@@ -103,7 +102,7 @@ def test_a_replay_dying_mid_attempt_is_picked_up_after_its_lease(db: Any, subscr
         replay_queue(db, DiesAround("before"), 5, now)
     _, item = _state(db, key)
     assert item["attempts"] == 1
-    assert key not in replay_queue(db, PubSubPublisher(PROJECT, TOPIC, 3.0), 5, now + timedelta(seconds=5)).published
-    again = replay_queue(db, PubSubPublisher(PROJECT, TOPIC, 3.0), 5, now + CLAIM_LEASE + timedelta(seconds=1))
+    assert key not in replay_queue(db, topic_publisher(), 5, now + timedelta(seconds=5)).published
+    again = replay_queue(db, topic_publisher(), 5, now + CLAIM_LEASE + timedelta(seconds=1))
     assert key in again.published
     assert len(pull(subscription, expect=1)) == 1

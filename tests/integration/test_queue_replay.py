@@ -7,15 +7,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from devtools.opcount import counted_firestore_client
 from shared import store
 from shared.capture import IN_FLIGHT_LEASE, store_capture
-from shared.publish import PublishFailed, PubSubPublisher, TweetMessage
+from shared.publish import PublishFailed, TweetMessage
 from shared.queue import backoff, replay_queue
-from tests.conftest import PROJECT, TOPIC
-from tests.support import decode, pull, subscribe, tweet_body
+from tests.support import PROJECT, decode, pull, subscribe, topic_publisher, tweet_body
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -24,7 +21,7 @@ class Recording:
     """The real publisher, remembering the order of what it published (and optionally slow)."""
 
     def __init__(self, delay: float = 0.0) -> None:
-        self.real = PubSubPublisher(PROJECT, TOPIC, 3.0)
+        self.real = topic_publisher()
         self.delay = delay
         self.keys: list[str] = []
 
@@ -152,7 +149,7 @@ def test_overlapping_runs_never_publish_an_item_twice(db: Any, uid: str) -> None
     assert sorted(m.attributes["dedupKey"] for m in messages) == sorted(keys)
 
 
-def test_an_empty_queue_costs_one_query(backends: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_empty_queue_costs_one_query(backends: Any) -> None:
     """Nothing due: one RunQuery (one billed read) and no writes."""
     import os
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from shared.config import ConfigError, load_settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 KEY = "k" * 32
 

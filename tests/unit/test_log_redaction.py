@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from shared import tokens
 from shared.logs import JsonFormatter
-from tests.conftest import JWT_KEY
+from tests.support import JWT_KEY
 
 ACCESS_TOKEN = tokens.create_access_token("user-1", JWT_KEY, datetime.now(UTC), 60)
 REFRESH_TOKEN = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_nonce())

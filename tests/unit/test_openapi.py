@@ -17,8 +17,7 @@ from shared import errors, openapi
 from shared.accounts import Grant
 from shared.capture import CaptureResult
 from shared.schemas import Credentials, RefreshRequest, Registration, TweetCapture
-from tests.conftest import ROOT
-from tests.support import STRONG_PASSWORD, tweet_body
+from tests.support import ROOT, STRONG_PASSWORD, tweet_body
 
 REQUEST_SCHEMAS = {
     "/api/auth/register": Registration,
