@@ -123,6 +123,7 @@ def _zip_archive(path: Path, bundle: zipfile.ZipFile) -> Archive:
         if root + LIKES not in names:
             raise ArchiveError(f"{path}: a zip, but without {LIKES} (is it the X data archive?)")
         parts = [Part(LIKES)]
+    _check_listed(path, parts, lambda name: root + name in names)
     return Archive(str(path), parts, opener)
 
 
@@ -138,7 +139,15 @@ def _folder_archive(path: Path) -> Archive:
         if not (path / LIKES).is_file():
             raise ArchiveError(f"{path}: a folder without {LIKES} (is it an extracted X data archive?)")
         parts = [Part(LIKES)]
+    _check_listed(path, parts, lambda name: (path / name).is_file())
     return Archive(str(path), parts, opener)
+
+
+def _check_listed(path: Path, parts: list[Part], present: Callable[[str], bool]) -> None:
+    """Fail before reading anything when the manifest lists a part the archive does not have."""
+    for part in parts:
+        if not present(part.file_name):
+            raise ArchiveError(f"{path}: the manifest lists {part.file_name}, which is not in the archive")
 
 
 def _parts(open_manifest: Callable[[], IO[bytes] | None], label: str) -> list[Part] | None:
