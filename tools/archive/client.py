@@ -146,7 +146,8 @@ class Api:
                 if waited >= patience:
                     raise ApiError(f"cannot reach {self.base_url}: {reason(exc)}") from None
                 delay = min(backoff(attempt), max(0.1, patience - waited))
-                self.on_wait(f"connection failed ({reason(exc)}); retrying", delay)
+                if self._contacted:  # a first contact fails quietly: one error line, or it works
+                    self.on_wait(f"connection failed ({reason(exc)}); retrying", delay)
                 self.sleep(delay)
                 slept += delay
                 continue

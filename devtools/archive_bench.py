@@ -1,0 +1,125 @@
+"""Benchmark of `python -m tools.archive import`: wall time, items/s and the tool's peak memory.
+
+`python -m devtools.archive_bench [--sizes 25548,100000]` starts its own emulators
+on free loopback ports, serves the `api` function in a functions-framework
+process (per-user rate limit lifted, to measure the machine rather than the
+budget), and for each size writes a synthetic archive in the real format,
+registers a fresh account on a fresh database and runs the import as a user
+would, in its own process. The tool's peak resident memory comes from that
+process's own rusage (os.wait4), so it is the tool's alone. It then prints how
+long the same import takes at the deployed defaults' rate limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from devtools.emulators import start_pair
+from devtools.samples import new_email
+from devtools.server import ROOT, FunctionServer, server_env
+from tools.archive.synthetic import write_archive
+
+PROJECT = "demo-archive-bench"
+TOPIC = "tweet-likes-raw"
+JWT_KEY = "bench-key-" + "b" * 40
+PASSWORD = "Correct-Horse-9"  # noqa: S105 - a throwaway account on the emulator
+UNTHROTTLED = {"RATE_LIMIT_PER_MINUTE": "100000", "BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
+
+
+@dataclass
+class Run:
+    """One measured import."""
+
+    likes: int
+    entries: int
+    seconds: float
+    items_per_second: float
+    peak_rss_mib: float
+    summary: str
+
+
+def measure(server: FunctionServer, likes: int, folder: Path) -> Run:
+    """Import a synthetic archive of LIKES likes into a fresh account; the figures."""
+    archive = folder / f"synthetic-{likes}.zip"
+    plan = write_archive(archive, likes)
+    email = new_email("bench")
+    response = requests.post(f"{server.url}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
+    response.raise_for_status()
+    command = [
+        sys.executable, "-m", "tools.archive", "import", str(archive), "--api", server.url, "--email", email,
+        "--invalid-out", str(folder / f"invalid-{likes}.ndjson"),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TCA_PASSWORD": PASSWORD}
+    started = time.perf_counter()
+    with open(folder / f"out-{likes}.txt", "w+") as out:
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.DEVNULL)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        lines = out.read().strip().splitlines()
+    if process.returncode != 0:
+        raise RuntimeError(f"import of {likes} likes failed ({process.returncode}): {lines[-3:]}")
+    # ru_maxrss is in KiB on Linux.
+    return Run(likes, plan.entries, seconds, plan.entries / seconds, usage.ru_maxrss / 1024, lines[-1])
+
+
+def default_limit_minutes(likes: int) -> tuple[int, float]:
+    """The deployed default captures-per-minute budget and the minutes LIKES items take at it."""
+    from shared.config import SETTINGS
+
+    limit = next(s.default for s in SETTINGS if s.name == "RATE_LIMIT_PER_MINUTE")
+    return int(limit), likes / int(limit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.archive_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="25548,100000", help="comma list of archive sizes (likes)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    firestore, pubsub = start_pair(PROJECT, TOPIC)
+    backends = {firestore.env_var: firestore.host, pubsub.env_var: pubsub.host}
+    runs: list[Run] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="archive-bench-") as folder:
+            for likes in sizes:
+                env = server_env(backends, PROJECT, JWT_KEY, FIRESTORE_DATABASE=f"bench-archive-{likes}", **UNTHROTTLED)
+                with FunctionServer("api", env) as server:
+                    run = measure(server, likes, Path(folder))
+                runs.append(run)
+                print(
+                    f"{run.likes:>7,} likes ({run.entries:,} entries): {run.seconds:6.1f} s wall, "
+                    f"{run.items_per_second:6.0f} items/s, peak RSS of the tool {run.peak_rss_mib:.1f} MiB",
+                    flush=True,
+                )
+                print(f"         {run.summary}", flush=True)
+    finally:
+        firestore.stop()
+        pubsub.stop()
+    limit, minutes = default_limit_minutes(runs[0].entries)
+    print(
+        f"at the deployed default of {limit} captures per user per minute, {runs[0].entries:,} items take"
+        f" {minutes:.0f} min of budget (here, unthrottled: {runs[0].seconds / 60:.1f} min)"
+    )
+    print(f"(this machine: {os.cpu_count()} CPUs; benchmark process peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps([asdict(run) for run in runs], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
