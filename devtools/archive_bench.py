@@ -79,7 +79,7 @@ def default_limit_minutes(likes: int) -> tuple[int, float]:
     """The deployed default captures-per-minute budget and the minutes LIKES items take at it."""
     from shared.config import SETTINGS
 
-    limit = next(s.default for s in SETTINGS if s.name == "RATE_LIMIT_PER_MINUTE")
+    limit = next(s.default for s in SETTINGS if s.env == "RATE_LIMIT_PER_MINUTE")
     return int(limit), likes / int(limit)
 
 
