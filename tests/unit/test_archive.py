@@ -250,7 +250,8 @@ def test_the_cost_estimate_counts_free_tier_and_prices() -> None:
     expected = (estimate.writes - 20_000) * 0.09 / 100_000 + (estimate.deletes - 20_000) * 0.01 / 100_000
     assert estimate.usd == pytest.approx(expected)
     assert cost.estimate(looked_up=500, to_send=0, batch_size=100, lookup_size=500).usd == 0
-    assert "$0 (inside the free tier)" in cost.estimate(100, 100, 100, 500).line()
+    firestore, pubsub = cost.estimate(100, 100, 100, 500).lines()
+    assert "$0 (inside the free tier)" in firestore and "0.1 MB published" in pubsub
 
 
 def test_an_output_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ FREE_WRITES_PER_DAY = 20_000
 FREE_DELETES_PER_DAY = 20_000
 PUBSUB_USD_PER_GIB = 40 / 1024
 PUBSUB_FREE_GIB_PER_MONTH = 10
+PUBSUB_MIN_BYTES_PER_PUBLISH = 1000  # billed per publish request whatever the message's size
 
 # Firestore operations per request, counted on the wire against the emulator (see the README's Cost section).
 READS_PER_LOOKED_UP_ID = 1
@@ -35,6 +36,7 @@ class Estimate:
     reads: int
     writes: int
     deletes: int
+    pubsub_bytes: int = 0
 
     @property
     def usd(self) -> float:
@@ -45,13 +47,18 @@ class Estimate:
             + max(0, self.deletes - FREE_DELETES_PER_DAY) * DELETE_USD
         )
 
-    def line(self) -> str:
-        """One line for the user."""
+    def lines(self) -> list[str]:
+        """What the user is told before anything is sent: Firestore, then Pub/Sub."""
         price = "$0 (inside the free tier)" if self.usd == 0 else f"≈ ${self.usd:.2f} beyond the daily free tier"
-        return (
-            f"≈ {self.writes:,} Firestore writes, {self.deletes:,} deletes and {self.reads:,} reads: {price}"
-            " (us-central1 prices; twice that on a multi-region database)"
-        )
+        return [
+            f"Firestore: ≈ {self.writes:,} writes, {self.deletes:,} deletes and {self.reads:,} reads: {price}"
+            " (us-central1 prices; twice that on a multi-region database)",
+            f"Pub/Sub: ≈ {self.pubsub_bytes / 1e6:,.1f} MB published (as much again delivered per subscriber),"
+            f" inside its {PUBSUB_FREE_GIB_PER_MONTH} GiB monthly free tier"
+            if self.pubsub_bytes < PUBSUB_FREE_GIB_PER_MONTH * 2**30
+            else f"Pub/Sub: ≈ {self.pubsub_bytes / 2**30:,.1f} GiB published, ${PUBSUB_USD_PER_GIB:.3f}/GiB"
+            f" beyond {PUBSUB_FREE_GIB_PER_MONTH} GiB a month",
+        ]
 
 
 def estimate(looked_up: int, to_send: int, batch_size: int, lookup_size: int) -> Estimate:
@@ -62,4 +69,5 @@ def estimate(looked_up: int, to_send: int, batch_size: int, lookup_size: int) ->
         reads=looked_up * READS_PER_LOOKED_UP_ID,
         writes=to_send * WRITES_PER_NEW_ITEM + (lookups + batches) * WRITES_PER_REQUEST,
         deletes=to_send * DELETES_PER_NEW_ITEM,
+        pubsub_bytes=to_send * PUBSUB_MIN_BYTES_PER_PUBLISH,
     )

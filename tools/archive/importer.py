@@ -118,7 +118,8 @@ def import_archive(
             f" {counts.to_send:,} to send in ~{-(-counts.to_send // BATCH_SIZE):,} batches"
         )
         if counts.to_send:
-            say(f"cost of sending them: {estimate.line()}")
+            for line in estimate.lines():
+                say(line)
         if not dry_run and counts.to_send:
             spool.seek(0)
             _send(api, _spooled(spool), counts, invalid_out, Progress("importing", counts.to_send, progress_stream))
