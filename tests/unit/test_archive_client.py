@@ -213,10 +213,31 @@ def test_import_resends_rate_limited_items_after_retry_after_and_splits_a_413(sc
 
     fake.on("/api/tweets/capture/batch", batch)
     naps: list[float] = []
-    counts = import_archive(archive, api_for(base, naps), tmp_path / "invalid.ndjson", say=lambda _line: None)
+    api = api_for(base, naps)
+    counts = import_archive(archive, api, tmp_path / "invalid.ndjson", say=lambda _line: None, parallel=1)
     assert (counts.new, counts.duplicate, counts.invalid, counts.rate_limited) == (150, 0, 0, 40)
-    assert 3.0 in naps
+    assert len(naps) == 1 and 2.5 < naps[0] <= 3.0
     batches = [r["body"]["tweets"] for r in fake.requests if r["path"] == "/api/tweets/capture/batch"]
     assert [len(b) for b in batches] == [100, 50, 50, 90]
     assert len({t["tweetId"] for b in batches for t in b}) == 150
     assert all(item["source"] == "archive" for b in batches for item in b)
+
+
+def test_a_parallel_import_sends_every_item_exactly_once(script, tmp_path: Path) -> None:
+    """With 4 requests in flight, 2,000 likes are looked up and sent once each, counted once each."""
+    fake, base = script
+    archive = tmp_path / "a.zip"
+    write_archive(archive, 2000, repeats=0, malformed=3)
+    fake.on("/api/auth/login", tokens(1))
+    fake.on(
+        "/api/tweets/lookup", lambda r: (200, {}, {"tweets": {i: {"status": "absent"} for i in r["body"]["tweetIds"]}})
+    )
+    published = lambda r: (200, {}, {"results": [{"status": "published"} for _ in r["body"]["tweets"]]})  # noqa: E731
+    fake.on("/api/tweets/capture/batch", published)
+    counts = import_archive(archive, api_for(base), tmp_path / "invalid.ndjson", say=lambda _line: None, parallel=4)
+    assert (counts.new, counts.invalid, counts.entries) == (2000, 3, 2003)
+    sent = [
+        t["tweetId"] for r in fake.requests if r["path"] == "/api/tweets/capture/batch" for t in r["body"]["tweets"]
+    ]
+    assert len(sent) == len(set(sent)) == 2000
+    assert len((tmp_path / "invalid.ndjson").read_text().splitlines()) == 3

@@ -15,7 +15,7 @@ from pathlib import Path
 from tools.archive.client import Api, ApiError
 from tools.archive.exporter import export_captures
 from tools.archive.files import OutputError
-from tools.archive.importer import ImportCounts, import_archive
+from tools.archive.importer import PARALLEL, ImportCounts, import_archive
 from tools.archive.reader import ArchiveError
 
 PASSWORD_VARIABLE = "TCA_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -41,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
         help="where to list the entries that cannot be captured (default ./ARCHIVE-NAME.invalid.ndjson)",
     )  # fmt: skip
     imports.add_argument("--dry-run", action="store_true", help="check and estimate the cost, send nothing")
+    imports.add_argument(
+        "--parallel", type=int, default=PARALLEL, choices=range(1, 9), metavar="N",
+        help=f"requests in flight, 1-8 (default {PARALLEL})",
+    )  # fmt: skip
     exports = commands.add_parser("export", parents=[common], help="write every capture as NDJSON")
     exports.add_argument("out", type=Path, help="the NDJSON file to write (one GET /api/tweets item a line)")
     exports.add_argument("--like-js", type=Path, metavar="FILE", help="also write the likes as an archive like.js")
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         api = Api(args.api, args.email, password(), patience=args.patience)
         if args.command == "import":
             invalid_out = args.invalid_out or Path.cwd() / f"{archive_name(args.archive)}.invalid.ndjson"
-            import_archive(args.archive, api, invalid_out, dry_run=args.dry_run, counts=counts)
+            import_archive(args.archive, api, invalid_out, dry_run=args.dry_run, parallel=args.parallel, counts=counts)
             print(counts.line(invalid_out) if not args.dry_run else "dry run: nothing sent", flush=True)
         else:
             exported = export_captures(api, args.out, args.like_js)

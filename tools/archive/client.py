@@ -13,6 +13,7 @@ import json
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -66,11 +67,11 @@ class Api:
         self._first_contact_patience = first_contact_patience
         self.on_wait = on_wait or (lambda _reason, _seconds: None)
         self.sleep = sleep
-        self._connection: http.client.HTTPConnection | None = None
+        self._local = threading.local()  # one kept-alive connection per thread
+        self._session_lock = threading.Lock()
         self._contacted = False
         self.access_token: str | None = None
         self.refresh_token: str | None = None
-        self.requests = 0
 
     # Session ----------------------------------------------------------------
 
@@ -114,17 +115,23 @@ class Api:
         return self._authorized("GET", path, None)
 
     def _authorized(self, method: str, path: str, body: Any) -> tuple[dict[str, Any], dict[str, str]]:
-        if self.access_token is None:
-            self.login()
-        status, headers, answer = self._call(method, path, body, bearer=True)
+        with self._session_lock:
+            if self.access_token is None:
+                self.login()
+            token = self.access_token
+        status, headers, answer = self._call(method, path, body, bearer=token)
         if status == 401:
-            self.refresh()
-            status, headers, answer = self._call(method, path, body, bearer=True)
+            with self._session_lock:
+                # Several threads may see the same expired token: only the first one refreshes.
+                if self.access_token == token:
+                    self.refresh()
+                token = self.access_token
+            status, headers, answer = self._call(method, path, body, bearer=token)
         if status != 200 or not isinstance(answer, dict):
             raise ApiError(f"{method} {path.split('?')[0]} failed: {describe(status, answer)}", status)
         return answer, headers
 
-    def _call(self, method: str, path: str, body: Any, *, bearer: bool = False) -> tuple[int, dict[str, str], Any]:
+    def _call(self, method: str, path: str, body: Any, *, bearer: str | None = None) -> tuple[int, dict[str, str], Any]:
         """One request, repeated through connection errors and transient statuses until patience runs out."""
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         patience = self._patience if self._contacted else self._first_contact_patience
@@ -137,7 +144,7 @@ class Api:
             if payload is not None:
                 headers["Content-Type"] = "application/json"
             if bearer:
-                headers["Authorization"] = f"Bearer {self.access_token}"
+                headers["Authorization"] = f"Bearer {bearer}"
             try:
                 status, answer_headers, answer = self._roundtrip(method, path, payload, headers)
             except (OSError, http.client.HTTPException) as exc:
@@ -167,8 +174,7 @@ class Api:
     def _roundtrip(
         self, method: str, path: str, payload: bytes | None, headers: dict[str, str]
     ) -> tuple[int, dict[str, str], Any]:
-        connection = self._connection or self._connect()
-        self.requests += 1
+        connection = getattr(self._local, "connection", None) or self._connect()
         connection.request(method, self._prefix + path, body=payload, headers=headers)
         response = connection.getresponse()
         raw = response.read()
@@ -182,21 +188,24 @@ class Api:
         return response.status, answer_headers, answer
 
     def _connect(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection
         if self._scheme == "https":
-            self._connection = http.client.HTTPSConnection(
+            connection = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout, context=ssl.create_default_context()
             )
         else:
-            self._connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
-        return self._connection
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        self._local.connection = connection
+        return connection
 
     def _disconnect(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
 
     def close(self) -> None:
-        """Close the kept-alive connection."""
+        """Close this thread's kept-alive connection (the others close with their threads)."""
         self._disconnect()
 
 

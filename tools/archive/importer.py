@@ -20,9 +20,10 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from tools.archive import cost
 from tools.archive.client import Api, ApiError, retry_after
@@ -35,6 +36,9 @@ LOOKUP_SIZE = 500
 BATCH_SIZE = 100
 MAX_BATCH_BYTES = 900_000  # the API takes up to 1 MiB a body
 NEW = frozenset({"published", "queued"})
+PARALLEL = 2  # requests in flight: hides the round trip without crowding a small deployment
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 @dataclass
@@ -79,6 +83,7 @@ def import_archive(
     say: Callable[[str], None] = print,
     progress_stream: IO[str] | None = None,
     dry_run: bool = False,
+    parallel: int = PARALLEL,
     counts: ImportCounts | None = None,
 ) -> ImportCounts:
     """Import the likes of the archive at PATH; list the invalid ones in INVALID_PATH."""
@@ -92,22 +97,26 @@ def import_archive(
         announced = archive.expected_count()
         checking = Progress("checking", announced or 0, progress_stream)
         api.on_wait = lambda why, seconds: checking.note(f"{why} {seconds:.0f} s")
-        batch: list[Pending] = []
-        for entry in archive.entries():
-            counts.entries += 1
-            capture = to_capture(entry)
-            if isinstance(capture, Invalid):
-                counts.invalid += 1
-                invalid_out.write(json.dumps(capture.record(), ensure_ascii=False) + "\n")
-                checking.advance(1)
-                continue
-            batch.append(Pending(entry.part, entry.index, capture, 0))
-            if len(batch) == LOOKUP_SIZE:
-                _check(api, batch, spool, counts)
-                checking.advance(len(batch))
-                batch = []
-        if batch:
-            _check(api, batch, spool, counts)
+
+        def lookups() -> Iterator[list[Pending]]:
+            batch: list[Pending] = []
+            for entry in archive.entries():
+                counts.entries += 1
+                capture = to_capture(entry)
+                if isinstance(capture, Invalid):
+                    counts.invalid += 1
+                    invalid_out.write(json.dumps(capture.record(), ensure_ascii=False) + "\n")
+                    checking.advance(1)
+                    continue
+                batch.append(Pending(entry.part, entry.index, capture, 0))
+                if len(batch) == LOOKUP_SIZE:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        for batch, known in pipelined(lambda batch: _look_up(api, batch), lookups(), parallel):
+            _spool_absent(batch, known, spool, counts)
             checking.advance(len(batch))
         checking.finish()
         if announced is not None and announced != counts.entries:
@@ -122,18 +131,51 @@ def import_archive(
                 say(line)
         if not dry_run and counts.to_send:
             spool.seek(0)
-            _send(api, _spooled(spool), counts, invalid_out, Progress("importing", counts.to_send, progress_stream))
+            progress = Progress("importing", counts.to_send, progress_stream)
+            _send(api, _spooled(spool), counts, invalid_out, progress, parallel)
     counts.seconds = time.monotonic() - started
     return counts
 
 
-def _check(api: Api, batch: list[Pending], spool: IO[str], counts: ImportCounts) -> None:
-    """Look up a batch of captures; count the captured ones, spool the others."""
+def pipelined(work: Callable[[J], R], jobs: Iterator[J], width: int) -> Iterator[tuple[J, R]]:
+    """(job, WORK(job)) for each of JOBS in order, with up to WIDTH jobs in flight on worker threads.
+
+    JOBS is drawn lazily, in the caller's thread, only when there is room, so it
+    can react to the results already handed back (rate-limited items, say).
+    """
+    if width <= 1:
+        for job in jobs:
+            yield job, work(job)
+        return
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="archive")
+    in_flight: deque[tuple[J, Future[R]]] = deque()
+    try:
+        while True:
+            while len(in_flight) < width:
+                job = next(jobs, None)
+                if job is None:
+                    break
+                in_flight.append((job, pool.submit(work, job)))
+            if not in_flight:
+                return
+            job, future = in_flight.popleft()
+            yield job, future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _look_up(api: Api, batch: list[Pending]) -> dict[str, Any]:
+    """Which of a batch's tweets the API holds: its `tweets` map."""
     ids = list(dict.fromkeys(item.capture["tweetId"] for item in batch))
     answer, _headers = api.post("/api/tweets/lookup", {"tweetIds": ids})
     known = answer.get("tweets")
     if not isinstance(known, dict):
         raise ApiError("POST /api/tweets/lookup answered without a tweets map")
+    return known
+
+
+def _spool_absent(batch: list[Pending], known: dict[str, Any], spool: IO[str], counts: ImportCounts) -> None:
+    """Count the captured ones of a looked-up batch; spool the others for sending."""
     for item in batch:
         state = known.get(item.capture["tweetId"]) or {}
         # Anything stored counts as captured: published, queued, failed (kept for replay) or unliked since.
@@ -151,52 +193,66 @@ def _spooled(spool: IO[str]) -> Iterator[Pending]:
         yield Pending(part, index, capture, len(line.encode("utf-8")))
 
 
-def _send(api: Api, items: Iterator[Pending], counts: ImportCounts, invalid_out: IO[str], progress: Progress) -> None:
+def _send(
+    api: Api, items: Iterator[Pending], counts: ImportCounts, invalid_out: IO[str], progress: Progress, parallel: int
+) -> None:
     """Send every item in batches; items the API rate-limits go again first, after its Retry-After."""
     api.on_wait = lambda why, seconds: progress.note(f"{why} {seconds:.0f} s")
     again: deque[Pending] = deque()
-    while True:
-        batch, size = [], 0
-        while len(batch) < BATCH_SIZE:
-            item = again.popleft() if again else next(items, None)
-            if item is None:
-                break
-            if batch and size + item.size > MAX_BATCH_BYTES:
-                again.appendleft(item)
-                break
-            batch.append(item)
-            size += item.size
-        if not batch:
-            break
-        limited, wait = _send_batch(api, batch, counts, invalid_out)
-        progress.advance(len(batch) - len(limited))
+    resume_at = [0.0]  # when the API said sending may resume
+
+    def batches() -> Iterator[list[Pending]]:
+        while True:
+            pause = resume_at[0] - time.monotonic()
+            if pause > 0:
+                progress.note(f"rate limited: waiting {pause:.0f} s as the API asked")
+                api.sleep(pause)
+                resume_at[0] = 0.0
+            batch, size = [], 0
+            while len(batch) < BATCH_SIZE:
+                item = again.popleft() if again else next(items, None)
+                if item is None:
+                    break
+                if batch and size + item.size > MAX_BATCH_BYTES:
+                    again.appendleft(item)
+                    break
+                batch.append(item)
+                size += item.size
+            if not batch:
+                return
+            yield batch
+
+    for _batch, (outcomes, wait) in pipelined(lambda batch: _post_batch(api, batch), batches(), parallel):
+        limited = _tally(outcomes, counts, invalid_out)
+        progress.advance(len(outcomes) - len(limited))
         if limited:
             counts.rate_limited += len(limited)
-            again.extendleft(reversed(limited))
-            progress.note(f"rate limited: {len(limited)} items wait {wait:.0f} s")
-            api.sleep(wait)
+            again.extend(limited)
+            resume_at[0] = max(resume_at[0], time.monotonic() + wait)
     progress.finish()
 
 
-def _send_batch(
-    api: Api, batch: list[Pending], counts: ImportCounts, invalid_out: IO[str]
-) -> tuple[list[Pending], float]:
-    """One batch request; the items to send again and how long to wait first."""
+def _post_batch(api: Api, batch: list[Pending]) -> tuple[list[tuple[Pending, dict[str, Any]]], float]:
+    """One batch request (halved and resent if the API finds it too large); each item's result, and Retry-After."""
     try:
         answer, headers = api.post("/api/tweets/capture/batch", {"tweets": [item.capture for item in batch]})
     except ApiError as exc:
         if exc.status == 413 and len(batch) > 1:
-            half = len(batch) // 2
-            first, wait_first = _send_batch(api, batch[:half], counts, invalid_out)
-            second, wait_second = _send_batch(api, batch[half:], counts, invalid_out)
+            first, wait_first = _post_batch(api, batch[: len(batch) // 2])
+            second, wait_second = _post_batch(api, batch[len(batch) // 2 :])
             return first + second, max(wait_first, wait_second)
         raise
     results = answer.get("results")
-    if not isinstance(results, list) or len(results) != len(batch):
+    if not isinstance(results, list) or len(results) != len(batch) or not all(isinstance(r, dict) for r in results):
         raise ApiError("POST /api/tweets/capture/batch answered without one result per item")
+    return list(zip(batch, results, strict=True)), retry_after(headers, 1.0)
+
+
+def _tally(outcomes: list[tuple[Pending, dict[str, Any]]], counts: ImportCounts, invalid_out: IO[str]) -> list[Pending]:
+    """Count a batch's results and list its invalid items; the rate-limited items, to send again."""
     limited = []
-    for item, result in zip(batch, results, strict=True):
-        status = result.get("status") if isinstance(result, dict) else None
+    for item, result in outcomes:
+        status = result.get("status")
         if status in NEW:
             counts.new += 1
             counts.queued += status == "queued"
@@ -209,7 +265,8 @@ def _send_batch(
             invalid_out.write(json.dumps(rejected.record(), ensure_ascii=False) + "\n")
         elif status == "rate_limited":
             limited.append(item)
+            continue
         else:
             raise ApiError(f"POST /api/tweets/capture/batch answered an unknown status {status!r}")
-        counts.sent += status != "rate_limited"
-    return limited, retry_after(headers, 1.0) if limited else 0.0
+        counts.sent += 1
+    return limited
