@@ -8,7 +8,12 @@ against the real functions and emulators is tested in tests/e2e/test_archive.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +22,7 @@ from typing import Any
 import pytest
 
 from devtools.emulators import free_port
+from devtools.server import ROOT
 from tools.archive.client import Api, ApiError
 from tools.archive.importer import import_archive
 from tools.archive.synthetic import write_archive
@@ -241,3 +247,40 @@ def test_a_parallel_import_sends_every_item_exactly_once(script, tmp_path: Path)
     ]
     assert len(sent) == len(set(sent)) == 2000
     assert len((tmp_path / "invalid.ndjson").read_text().splitlines()) == 3
+
+
+def test_a_terminated_import_says_to_run_again_and_leaves_no_file(script, tmp_path: Path) -> None:
+    """SIGTERM mid-import (a closed terminal, a kill): exit status 130, the advice to re-run, no file left behind."""
+    fake, base = script
+    archive = tmp_path / "a.zip"
+    write_archive(archive, 3000, repeats=0, malformed=2)
+    fake.on("/api/auth/login", tokens(1))
+    fake.on(
+        "/api/tweets/lookup", lambda r: (200, {}, {"tweets": {i: {"status": "absent"} for i in r["body"]["tweetIds"]}})
+    )
+
+    def slow(request: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        time.sleep(0.2)
+        return 200, {}, {"results": [{"status": "published"} for _ in request["body"]["tweets"]]}
+
+    fake.on("/api/tweets/capture/batch", slow)
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.archive", "import", str(archive), "--api", base, "--email", "me@example.com"],
+        cwd=out,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TCA_PASSWORD": "Str0ngPassword"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("importing ["):
+            process.send_signal(signal.SIGTERM)
+            break
+    _stdout, rest = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert rest.strip().splitlines()[-1].startswith("interrupted after ")
+    assert "run the same command again" in rest
+    assert list(out.iterdir()) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; its exit status."""
     args = parser().parse_args(argv)
+    # A closed terminal or a `kill` ends the run like Ctrl-C: temporary files go, the message says what to do.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _interrupt)
     counts = ImportCounts()
     api: Api | None = None
     try:
@@ -79,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         if api is not None:
             api.close()
     return 0
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def password() -> str:

@@ -1,8 +1,9 @@
-"""Output files that appear whole or not at all: written beside the target, renamed into place."""
+"""Output files that appear whole or not at all."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -14,10 +15,12 @@ class OutputError(Exception):
 
 
 class AtomicFile:
-    """A text file written to a temporary name in the target's folder and renamed over it on success.
+    """A text file that appears at its path only once complete, replacing any previous one in one rename.
 
-    Interrupted or failed, the target is left as it was (absent, or its previous
-    content) and the temporary file is removed: nothing is ever half-written.
+    The content goes first to an anonymous temporary file in the target's folder
+    (it has no name, so even a killed process leaves nothing behind), then, on
+    success, to a named temporary file renamed over the target. Interrupted or
+    failed, the target is left as it was.
     """
 
     def __init__(self, target: Path) -> None:
@@ -29,10 +32,7 @@ class AtomicFile:
         if not folder.is_dir():
             raise OutputError(f"cannot write {self.target}: folder {folder} does not exist")
         try:
-            self._file = tempfile.NamedTemporaryFile(
-                "w", encoding="utf-8", newline="\n", dir=folder, prefix=f".{self.target.name}.", suffix=".part",
-                delete=False,
-            )  # fmt: skip
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n", dir=folder)
         except OSError as exc:
             raise OutputError(f"cannot write {self.target}: {exc.strerror or exc}") from None
         return self._file
@@ -41,13 +41,19 @@ class AtomicFile:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         assert self._file is not None  # noqa: S101 - __enter__ ran
-        temporary = Path(self._file.name)
-        try:
-            if kind is None:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-            self._file.close()
-            if kind is None:
-                os.replace(temporary, self.target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with self._file as content:
+            if kind is not None:
+                return
+            content.seek(0)
+            named = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
+                "w", encoding="utf-8", newline="\n", dir=self.target.parent, prefix=f".{self.target.name}.",
+                suffix=".part", delete=False,
+            )  # fmt: skip
+            try:
+                with named:
+                    shutil.copyfileobj(content, named, 1024 * 1024)
+                    named.flush()
+                    os.fsync(named.fileno())
+                os.replace(named.name, self.target)
+            finally:
+                Path(named.name).unlink(missing_ok=True)
