@@ -64,7 +64,8 @@ def measure(server: FunctionServer, likes: int, folder: Path) -> Run:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TCA_PASSWORD": PASSWORD}
     started = time.perf_counter()
     with open(folder / f"out-{likes}.txt", "w+") as out:
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.DEVNULL)
+        errors = open(folder / f"err-{likes}.txt", "w+")  # noqa: SIM115 - closed below
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=errors)
         peak_kib = 0
         while True:
             peak_kib = max(peak_kib, high_water_kib(process.pid))
@@ -76,8 +77,11 @@ def measure(server: FunctionServer, likes: int, folder: Path) -> Run:
         seconds = time.perf_counter() - started
         out.seek(0)
         lines = out.read().strip().splitlines()
+        errors.seek(0)
+        complaint = errors.read().strip().splitlines()[-1:]
+        errors.close()
     if process.returncode != 0:
-        raise RuntimeError(f"import of {likes} likes failed ({process.returncode}): {lines[-3:]}")
+        raise RuntimeError(f"import of {likes} likes failed ({process.returncode}): {complaint}")
     # ru_maxrss (KiB on Linux) is getrusage's view; it may include the pre-exec image of this process.
     return Run(likes, plan.entries, seconds, plan.entries / seconds, peak_kib / 1024, usage.ru_maxrss / 1024, lines[-1])
 
