@@ -14,8 +14,8 @@ def new_email(prefix: str = "user") -> str:
 
 
 def tweet_id() -> str:
-    """A random 19-digit tweet id."""
-    return str(random.randint(10**18, 10**19 - 1))
+    """A random 19-digit tweet id (tweet ids are positive 64-bit integers)."""
+    return str(random.randint(10**18, 2**63 - 1))
 
 
 def tweet_body(**overrides: Any) -> dict[str, Any]:

@@ -1,44 +1,46 @@
-"""One function serving every endpoint under the spec's paths (local dev, single-URL deploys)."""
+"""One function serving every endpoint under its /api path (local dev, single-URL deploys).
+
+The routing table is derived from `shared.endpoints`: each declared HTTP endpoint
+with a path is served by its own entry point, exactly as when deployed alone.
+"""
+
+import importlib
 
 import flask
 import functions_framework
 
-from functions.capture import capture
-from functions.health import health
-from functions.login import login
-from functions.logout import logout
-from functions.refresh import refresh
-from functions.register import register
 from shared import errors
-from shared.http import endpoint, json_response
+from shared.endpoints import ENDPOINTS
+from shared.http import Handler, edge, endpoint, json_response
 
-ROUTES = {
-    "/api/auth/register": register,
-    "/api/auth/login": login,
-    "/api/auth/refresh": refresh,
-    "/api/auth/logout": logout,
-    "/api/tweets/capture": capture,
-    "/api/health": health,
+ROUTES: dict[str, Handler] = {
+    e.path: getattr(importlib.import_module(e.module), e.entry_point)
+    for e in ENDPOINTS
+    if e.path and e.module and e.kind == "http"
 }
+DOCS_PATH = "/api/docs"
 
 
-@endpoint("GET")
+@endpoint("/api/openapi.json")
 def _openapi(request: flask.Request) -> flask.Response:
     from shared import openapi
 
     return json_response(openapi.spec())
 
 
-@endpoint("GET")
+@endpoint(DOCS_PATH)
 def _docs(request: flask.Request) -> flask.Response:
     from shared import openapi
 
     return flask.Response(openapi.DOCS_PAGE, mimetype="text/html")
 
 
-@endpoint("GET", "POST", "PUT", "PATCH", "DELETE")
+@edge("GET", "POST", "PUT", "PATCH", "DELETE")
 def _not_found(request: flask.Request) -> flask.Response:
-    raise errors.NotFound(f"No endpoint at {request.path}; see /api/docs.")
+    raise errors.NotFound(f"No endpoint at {request.path}; see {DOCS_PATH}.")
+
+
+ROUTES["/api/openapi.json"] = _openapi
 
 
 @functions_framework.http
@@ -47,9 +49,7 @@ def api(request: flask.Request) -> flask.Response:
     path = request.path.rstrip("/") or "/"
     if path in ROUTES:
         return ROUTES[path](request)
-    if path == "/api/openapi.json":
-        return _openapi(request)
     # Exactly /api/docs: the page loads "openapi.json" relative to its own URL.
-    if request.path == "/api/docs":
+    if request.path == DOCS_PATH:
         return _docs(request)
     return _not_found(request)

@@ -16,7 +16,7 @@ _schema = TweetCapture()
 
 
 @functions_framework.http
-@endpoint("POST")
+@endpoint("capture")
 def capture(request: flask.Request) -> flask.Response:
     """200 published/queued/duplicate; 401 bad token, 400 bad tweet, 429 over the limit, 503 no database."""
     settings = get_settings()

@@ -11,7 +11,7 @@ from shared.publish import topic_path
 
 
 @functions_framework.http
-@endpoint("GET")
+@endpoint("health")
 def health(request: flask.Request) -> flask.Response:
     """200 healthy or 503 unhealthy, with each backend's state and the version."""
     settings = get_settings()

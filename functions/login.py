@@ -14,7 +14,7 @@ _schema = Credentials()
 
 
 @functions_framework.http
-@endpoint("POST")
+@endpoint("login")
 def login(request: flask.Request) -> flask.Response:
     """200 with tokens; 401 for any wrong credentials, 403 disabled, 429 too many failures."""
     body = load(_schema, read_json(request))

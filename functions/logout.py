@@ -13,7 +13,7 @@ _schema = RefreshRequest()
 
 
 @functions_framework.http
-@endpoint("POST")
+@endpoint("logout")
 def logout(request: flask.Request) -> flask.Response:
     """204 always once the body is valid: logging out twice, or with a dead token, is fine."""
     body = load(_schema, read_json(request))

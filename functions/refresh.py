@@ -14,7 +14,7 @@ _schema = RefreshRequest()
 
 
 @functions_framework.http
-@endpoint("POST")
+@endpoint("refresh")
 def refresh(request: flask.Request) -> flask.Response:
     """200 with a new access token (and a new refresh token when rotation is on); 401 otherwise."""
     body = load(_schema, read_json(request))

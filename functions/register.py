@@ -14,7 +14,7 @@ _schema = Registration()
 
 
 @functions_framework.http
-@endpoint("POST")
+@endpoint("register")
 def register(request: flask.Request) -> flask.Response:
     """201 with tokens for a new account; 400 invalid, 403 not allowed, 409 taken."""
     body = load(_schema, read_json(request))

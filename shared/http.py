@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import werkzeug.exceptions
 
-from shared import errors
+from shared import clients, errors
 from shared.config import ConfigError, get_settings
 from shared.cors import cors_headers, preflight_headers
 from shared.logs import bind_trace, get_logger, log, parse_trace, set_level, unbind_trace
@@ -124,8 +124,18 @@ def _dispatch(
     return handler(request)
 
 
-def endpoint(*methods: str) -> Callable[[Handler], Handler]:
-    """Decorate an HTTP handler with CORS, method check, error mapping and an access log."""
+def endpoint(declared: str) -> Callable[[Handler], Handler]:
+    """Decorate the handler of an endpoint declared in `shared.endpoints` (by entry point, or path for a page).
+
+    Its methods come from the declaration; see `edge` for what the wrapper does.
+    """
+    from shared.endpoints import BY_ENTRY_POINT, BY_PATH
+
+    return edge(*(BY_PATH[declared] if declared.startswith("/") else BY_ENTRY_POINT[declared]).methods)
+
+
+def edge(*methods: str) -> Callable[[Handler], Handler]:
+    """Decorate an HTTP handler with CORS, the method check, error mapping and an access log."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -152,6 +162,9 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
                 except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become 5xx
                     if _backend_unavailable(exc):
                         log("ERROR", f"backend unavailable: {type(exc).__name__}: {exc}")
+                        # A channel that lost its server reconnects only after a back-off of up to
+                        # minutes; the next request builds a fresh client and connects at once.
+                        clients.FIRESTORE.discard()
                         response = problem_response(
                             errors.ServiceUnavailable("The database is unreachable; try again shortly.")
                         )

@@ -1,15 +1,16 @@
 """The OpenAPI 3 document of the `api` function, generated with apispec from the marshmallow schemas.
 
-Request bodies come straight from `shared.schemas`, so the document cannot drift
-from what the endpoints validate; the few rules marshmallow keeps in code (custom
-fields, the password strength check) are described here, field by field. Only
+Paths, methods, request bodies, answers and security come from the declarations in
+`shared.endpoints`; request schemas and every format they enforce from
+`shared.schemas` (patterns are the validators' own regexes, custom fields describe
+themselves). What `shared.http` answers on its own (400, 405, 413, 415, 500, 503,
+the Bearer challenge) is derived from what each endpoint declares. Only
 GET /api/openapi.json imports this module, so no other function loads apispec.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from apispec import APISpec
@@ -17,20 +18,13 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.field_converter import FieldConverterMixin
 from marshmallow import Schema, fields, validate
 
-from shared import __version__
+from shared import __version__, schemas
+from shared.endpoints import ENDPOINTS, Answer, Endpoint
 from shared.http import MAX_BODY_BYTES
-from shared.schemas import (
-    MAX_PASSWORD_BYTES,
-    Credentials,
-    IsoTimestamp,
-    NormalizedEmail,
-    RefreshRequest,
-    Registration,
-    TweetCapture,
-)
 
 OPENAPI_VERSION = "3.1.0"
 BEARER = "bearerAuth"
+PROBLEM = "application/problem+json"
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en">
@@ -54,27 +48,6 @@ window.onload = function () {
 </body>
 </html>
 """
-
-# Registration's `@validates("password")` rules, as a pattern: an upper-case letter, a
-# lower-case letter and a digit anywhere (`[\s\S]` also crosses line breaks).
-_STRENGTH_RULES = r"^(?=[\s\S]*[A-Z])(?=[\s\S]*[a-z])(?=[\s\S]*[0-9])"
-# Python's \A and \Z anchors have no ECMA-262 spelling; there ^ and $ mean the same.
-_PYTHON_ANCHORS = re.compile(r"^\\A|\\Z$")
-_ECMA_ANCHOR = {"\\A": "^", "\\Z": "$"}
-_ISO_DATE_TIME = (
-    r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
-)
-
-
-# The http(s) URLs marshmallow's URL validator (require_tld=False) accepts, in the common
-# spelling: DNS labels, a last label of two or more characters, an optional port and a
-# path, query or fragment of printable ASCII.
-_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HTTP_URL = (
-    f"^[Hh][Tt][Tt][Pp][Ss]?://({_LABEL}|({_LABEL}\\.)+[A-Za-z0-9][A-Za-z0-9-]{{0,61}}[A-Za-z0-9])"
-    "(:[0-9]{1,5})?(/|[/?#][!-~]+)?$"
-)
 
 
 class Problem(Schema):
@@ -156,57 +129,17 @@ class Health(Schema):
     version = fields.String(required=True)
 
 
-def _custom_rules(self: FieldConverterMixin, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
-    """Describe what `shared.schemas` checks in code rather than with declarative validators."""
-    extra: dict[str, Any] = {}
-    pattern = ret.get("pattern")
-    if pattern and _PYTHON_ANCHORS.search(pattern):
-        extra["pattern"] = _PYTHON_ANCHORS.sub(lambda m: _ECMA_ANCHOR[m.group()], pattern)
-    if isinstance(field, NormalizedEmail):
-        extra.update(
-            format="email",
-            maxLength=254,
-            description="Trimmed, NFKC-normalised, zero-width characters removed and lower-cased before use.",
-        )
-    elif isinstance(field, IsoTimestamp):
-        extra.update(
-            format="date-time",
-            pattern=_ISO_DATE_TIME,
-            maxLength=40,
-            description="An RFC 3339 date-time such as 2025-11-19T10:30:00.000Z, stored as sent.",
-        )
-    elif isinstance(field, fields.Url):
-        extra.update(pattern=_HTTP_URL, description="An absolute http(s) URL.")
-    if isinstance(field.parent, Registration) and field.name == "password":
-        extra.update(
-            format="password",
-            pattern=_STRENGTH_RULES,
-            minLength=8,
-            maxLength=MAX_PASSWORD_BYTES,
-            description=(
-                "At least 8 characters with an upper-case letter, a lower-case letter and a digit; "
-                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit)."
-            ),
-        )
-    return extra
+def _declared_rules(self: FieldConverterMixin, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+    """What a custom field of `shared.schemas` declares of itself (its `openapi` attribute)."""
+    return dict(getattr(field, "openapi", {}))
 
 
-def _json_body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ok(description: str, schema: str | dict[str, Any], headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        response["headers"] = headers
-    return response
+def _content(schema: str | dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
+    return {media_type: {"schema": schema}}
 
 
 def _problem(description: str, **headers: str) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/problem+json": {"schema": "Problem"}},
-    }
+    response: dict[str, Any] = {"description": description, "content": _content("Problem", PROBLEM)}
     if headers:
         response["headers"] = {
             name.replace("_", "-"): {"$ref": f"#/components/headers/{ref}"} for name, ref in headers.items()
@@ -241,125 +174,71 @@ _RESPONSES = {
     "ServiceUnavailable": _problem("Firestore is unreachable; retry later.", Retry_After="RetryAfter"),
 }
 
-_JSON_ERRORS = {
-    "400": "BadRequest",
-    "405": "MethodNotAllowed",
-    "413": "PayloadTooLarge",
-    "415": "UnsupportedMediaType",
-    "500": "InternalError",
-    "503": "ServiceUnavailable",
+# Bodies that are not a component schema of their own.
+_BODIES: dict[str, dict[str, Any]] = {
+    "CaptureResult": _content(
+        {
+            "oneOf": [
+                {"$ref": f"#/components/schemas/{name}"}
+                for name in ("CapturePublished", "CaptureQueued", "CaptureDuplicate")
+            ]
+        }
+    ),
+    "OpenApiDocument": _content({"type": "object"}),
+    "HtmlPage": _content({"type": "string"}, "text/html"),
 }
+_RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
 
 
-def _post(summary: str, body: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"post": {"summary": summary, "requestBody": _json_body(body), "responses": responses, **extra}}
+def _answer(status: int, answer: Answer) -> dict[str, Any]:
+    """One of an endpoint's own responses: its body (problem JSON for errors) and Retry-After if it sends one."""
+    response: dict[str, Any] = {"description": answer.description}
+    if answer.schema:
+        response["content"] = _BODIES.get(answer.schema) or _content(answer.schema)
+    elif status >= 400:
+        response["content"] = _content("Problem", PROBLEM)
+    if answer.retry_after:
+        response["headers"] = _RETRY_AFTER
+    return response
 
 
-def _paths() -> dict[str, dict[str, Any]]:
-    capture_result = {
-        "oneOf": [
-            {"$ref": "#/components/schemas/CapturePublished"},
-            {"$ref": "#/components/schemas/CaptureQueued"},
-            {"$ref": "#/components/schemas/CaptureDuplicate"},
-        ]
+def _edge_errors(endpoint: Endpoint) -> dict[int, str]:
+    """The errors shared.http answers for this endpoint, by the component response that describes each."""
+    edge = {405: "MethodNotAllowed", 500: "InternalError"}
+    if endpoint.request:
+        edge.update({400: "BadRequest", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"})
+    if endpoint.query:
+        edge[400] = "BadRequest"
+    if endpoint.uses_firestore:
+        edge[503] = "ServiceUnavailable"
+    if endpoint.bearer:
+        edge[401] = "BearerChallenge"
+    if endpoint.rate_limited:
+        edge[429] = "TooManyRequests"
+    return edge
+
+
+def operation(endpoint: Endpoint) -> dict[str, Any]:
+    """The OpenAPI operation of one declared endpoint."""
+    responses: dict[str, Any] = {
+        str(status): {"$ref": f"#/components/responses/{name}"} for status, name in _edge_errors(endpoint).items()
     }
-    get_only = {"405": "MethodNotAllowed", "500": "InternalError"}
-    return {
-        "/api/auth/register": _post(
-            "Create an account and its first session",
-            "Registration",
-            {
-                "201": _ok("The account was created.", "AuthGrant"),
-                **_JSON_ERRORS,
-                "403": _problem("ALLOWED_EMAILS is set and does not list this address."),
-                "409": _problem("An account with this e-mail already exists."),
-            },
-            operationId="register",
-            tags=["auth"],
-        ),
-        "/api/auth/login": _post(
-            "Exchange e-mail and password for tokens",
-            "Credentials",
-            {
-                "200": _ok("Logged in.", "AuthGrant"),
-                **_JSON_ERRORS,
-                "401": _problem("Unknown e-mail or wrong password (one answer for both)."),
-                "403": _problem("The account is disabled."),
-                "429": "TooManyRequests",
-            },
-            operationId="login",
-            tags=["auth"],
-            description="Ten failed logins per e-mail or per client address in 15 minutes lock both for the window.",
-        ),
-        "/api/auth/refresh": _post(
-            "A new access token for a live refresh token",
-            "RefreshRequest",
-            {
-                "200": _ok("A fresh access token.", "RefreshGrant"),
-                **_JSON_ERRORS,
-                "401": _problem("The refresh token is invalid, expired or revoked."),
-                "403": _problem("The account is disabled."),
-            },
-            operationId="refresh",
-            tags=["auth"],
-        ),
-        "/api/auth/logout": _post(
-            "Revoke the session of a refresh token",
-            "RefreshRequest",
-            {"204": {"description": "Logged out (also for an unknown or already revoked token)."}, **_JSON_ERRORS},
-            operationId="logout",
-            tags=["auth"],
-        ),
-        "/api/tweets/capture": _post(
-            "Store a liked tweet once and publish it to Pub/Sub",
-            "TweetCapture",
-            {
-                "200": _ok("Published, queued for retry, or already captured.", capture_result),
-                **_JSON_ERRORS,
-                "401": "BearerChallenge",
-                "429": "TooManyRequests",
-            },
-            operationId="captureTweet",
-            tags=["tweets"],
-            security=[{BEARER: []}],
-            description="At most RATE_LIMIT_PER_MINUTE (default 100) captures per user per minute.",
-        ),
-        "/api/health": {
-            "get": {
-                "summary": "Whether Firestore and Pub/Sub are reachable",
-                "operationId": "health",
-                "tags": ["ops"],
-                "responses": {
-                    "200": _ok("Both backends are connected.", "Health"),
-                    "503": _ok(
-                        "A backend is disconnected.",
-                        "Health",
-                        {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
-                    ),
-                    **get_only,
-                },
-            }
-        },
-        "/api/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "operationId": "openapi",
-                "tags": ["ops"],
-                "responses": {"200": _ok("The OpenAPI document.", {"type": "object"}), **get_only},
-            }
-        },
-        "/api/docs": {
-            "get": {
-                "summary": "Human-readable API documentation",
-                "operationId": "docs",
-                "tags": ["ops"],
-                "responses": {
-                    "200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}},
-                    **get_only,
-                },
-            }
-        },
+    responses.update({str(status): _answer(status, answer) for status, answer in endpoint.answers.items()})
+    result: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": endpoint.operation_id,
+        "tags": [endpoint.tag],
+        "responses": dict(sorted(responses.items())),
     }
+    if endpoint.description:
+        result["description"] = endpoint.description
+    if endpoint.request:
+        result["requestBody"] = {"required": True, "content": _content(endpoint.request)}
+    if endpoint.query:
+        result["parameters"] = [{"in": "query", "schema": endpoint.query}]
+    if endpoint.bearer:
+        result["security"] = [{BEARER: []}]
+    return result
 
 
 @functools.cache
@@ -380,9 +259,10 @@ def spec() -> dict[str, Any]:
             )
         },
     )
-    plugin.converter.add_attribute_function(_custom_rules)
-    for schema in (Registration, Credentials, RefreshRequest, TweetCapture):
-        document.components.schema(schema.__name__, schema=schema)
+    plugin.converter.add_attribute_function(_declared_rules)
+    requests = sorted({e.request for e in ENDPOINTS if e.request} | {e.query for e in ENDPOINTS if e.query})
+    for name in requests:
+        document.components.schema(name, schema=getattr(schemas, name))
     for schema in (Problem, AuthGrant, RefreshGrant, CapturePublished, CaptureQueued, CaptureDuplicate, Health):
         document.components.schema(schema.__name__, schema=schema)
     document.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -390,8 +270,7 @@ def spec() -> dict[str, Any]:
         document.components.header(name, header)
     for name, response in _RESPONSES.items():
         document.components.response(name, response)
-    for path, operations in _paths().items():
-        for operation in operations.values():
-            operation["responses"] = dict(sorted(operation["responses"].items()))
-        document.path(path=path, operations=operations)
+    for endpoint in ENDPOINTS:
+        if endpoint.path:
+            document.path(path=endpoint.path, operations={m.lower(): operation(endpoint) for m in endpoint.methods})
     return document.to_dict()

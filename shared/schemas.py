@@ -1,11 +1,17 @@
-"""Request schemas (marshmallow): validate at the edge, hand the core clean data."""
+"""Request schemas (marshmallow): validate at the edge, hand the core clean data.
+
+Every format the server enforces is declared on its field, in a form the
+OpenAPI document (shared.openapi, through apispec) publishes as is: a `Pattern`
+validator's regex is both what the server matches and the document's `pattern`,
+and a custom field's `openapi` attribute is what the document says of it.
+"""
 
 from __future__ import annotations
 
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
 
@@ -13,8 +19,64 @@ from shared.emails import normalize_email
 
 MAX_PASSWORD_BYTES = 72  # bcrypt cannot hash more
 MAX_TOKEN_CHARS = 512
-_DIGITS = re.compile(r"\A[0-9]{15,20}\Z")
-_OPTIONAL_ID = re.compile(r"\A[0-9]{1,20}\Z")
+# (rule, message) of a strong password besides its length; also published as one lookahead pattern.
+PASSWORD_CLASSES = (
+    ("[A-Z]", "Must contain an upper-case letter."),
+    ("[a-z]", "Must contain a lower-case letter."),
+    ("[0-9]", "Must contain a digit."),
+)
+
+
+class Pattern(validate.Regexp):
+    """A regex the whole value must match, written so Python and ECMA-262 (JSON Schema) read it alike.
+
+    The pattern is anchored `^(?:...)$` and matched with `fullmatch`, so Python's `$`
+    cannot let a trailing newline through; classes are ASCII (`[0-9]`, never a Unicode digit class).
+    """
+
+    def __init__(self, body: str, error: str) -> None:
+        super().__init__(f"^(?:{body})$", error=error)
+
+    def __call__(self, value: str) -> str:
+        """The value, if the whole of it matches; ValidationError otherwise."""
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def decimal_at_most(limit: int) -> str:
+    """A regex of the decimal integers 1..`limit`, without leading zeros (for ids bounded by a 64-bit int)."""
+    digits = str(limit)
+    shorter = f"[1-9][0-9]{{0,{len(digits) - 2}}}" if len(digits) > 1 else ""
+    same_length = []
+    for i, digit in enumerate(digits):
+        low = "1" if i == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(digits) - i - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            same_length.append(f"{digits[:i]}[{low}-{int(digit) - 1}]{tail}")
+    same_length.append(digits)
+    return "|".join(filter(None, [shorter, *same_length]))
+
+
+INT64_MAX = 2**63 - 1
+TWEET_ID = decimal_at_most(INT64_MAX)
+_TWEET_ID_ERROR = "Must be the decimal string of a positive 64-bit integer, e.g. 1858123456789012345."
+
+_DATE = (
+    "(?!0000)[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+)
+_TIME = "(?:[01][0-9]|2[0-3])(?::[0-5][0-9](?::[0-5][0-9](?:[.][0-9]{1,9})?)?)?"
+_OFFSET = "Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+# A calendar date, optionally a time (hours, minutes, seconds and a fraction as far as given) and an offset.
+ISO_DATE_TIME = f"(?:{_DATE})(?:[Tt ]{_TIME}(?:{_OFFSET})?)?"
+
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# An absolute http(s) URL: DNS labels (or an IPv4 address), an optional port and a path, query or
+# fragment of printable ASCII.
+HTTP_URL = f"[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(?:[.]{_LABEL})*(?::[0-9]{{1,5}})?(?:[/?#][!-~]*)?"
 
 
 class StrictBoolean(fields.Boolean):
@@ -41,6 +103,12 @@ class WholeNumber(fields.Integer):
 class NormalizedEmail(fields.String):
     """An e-mail address, normalised (see shared.emails) and then validated."""
 
+    openapi: ClassVar[dict[str, Any]] = {
+        "format": "email",
+        "maxLength": 254,
+        "description": "Trimmed, NFKC-normalised, zero-width characters removed and lower-cased before use.",
+    }
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         email = normalize_email(super()._deserialize(value, attr, data, **kwargs))
         if len(email) > 254:
@@ -50,17 +118,28 @@ class NormalizedEmail(fields.String):
 
 
 class IsoTimestamp(fields.String):
-    """An ISO-8601 date-time, kept exactly as sent once it parses."""
+    """An ISO-8601 date or date-time (`ISO_DATE_TIME`), kept exactly as sent."""
+
+    openapi: ClassVar[dict[str, Any]] = {
+        "description": "An ISO-8601 date or date-time such as 2025-11-19T10:30:00.000Z, stored as sent.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        error = "Not an ISO-8601 date-time, e.g. 2025-11-19T10:30:00.000Z."
+        super().__init__(validate=Pattern(ISO_DATE_TIME, error), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            if len(text) > 40:
-                raise ValueError
-            datetime.fromisoformat(text)
+            datetime.fromisoformat(text)  # the pattern admits only what parses; this guards the promise
         except ValueError:
             raise ValidationError("Not an ISO-8601 date-time, e.g. 2025-11-19T10:30:00.000Z.") from None
         return text
+
+
+def tweet_id_field(**kwargs: Any) -> fields.String:
+    """A tweet id (or thread, parent, conversation id): the decimal string of a positive 64-bit integer."""
+    return fields.String(validate=Pattern(TWEET_ID, _TWEET_ID_ERROR), **kwargs)
 
 
 class _Strict(Schema):
@@ -78,7 +157,20 @@ class Credentials(_Strict):
 class Registration(Credentials):
     """Registration body: a valid e-mail and a strong password bcrypt can hash."""
 
-    password = fields.String(required=True)
+    password = fields.String(
+        required=True,
+        metadata={
+            "format": "password",
+            # `[\s\S]` also crosses line breaks; ECMA-262 has no DOTALL flag in JSON Schema.
+            "pattern": "^" + "".join(f"(?=[\\s\\S]*{rule})" for rule, _ in PASSWORD_CLASSES),
+            "minLength": 8,
+            "maxLength": MAX_PASSWORD_BYTES,
+            "description": (
+                "At least 8 characters with an upper-case letter, a lower-case letter and a digit; "
+                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit)."
+            ),
+        },
+    )
 
     @validates("password")
     def _strong(self, value: str, **_: Any) -> None:
@@ -87,12 +179,7 @@ class Registration(Credentials):
             problems.append("Must be at least 8 characters.")
         if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
             problems.append(f"Must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8.")
-        if not re.search(r"[A-Z]", value):
-            problems.append("Must contain an upper-case letter.")
-        if not re.search(r"[a-z]", value):
-            problems.append("Must contain a lower-case letter.")
-        if not re.search(r"[0-9]", value):
-            problems.append("Must contain a digit.")
+        problems.extend(message for rule, message in PASSWORD_CLASSES if not re.search(rule, value))
         if problems:
             raise ValidationError(problems)
 
@@ -110,10 +197,13 @@ def _now_ms() -> int:
 class TweetCapture(_Strict):
     """A liked tweet as the extension's content script reads it from the page."""
 
-    tweetId = fields.String(
-        required=True, validate=validate.Regexp(_DIGITS, error="Must be a string of 15 to 20 digits.")
+    tweetId = tweet_id_field(required=True)
+    tweetUrl = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=Pattern(HTTP_URL, "Not a valid http(s) URL."),
+        metadata={"description": "An absolute http(s) URL."},
     )
-    tweetUrl = fields.Url(schemes={"http", "https"}, require_tld=False, load_default=None, allow_none=True)
     tweetText = fields.String(required=True, validate=validate.Length(max=5000))
     authorUsername = fields.String(required=True, validate=validate.Length(min=1, max=100))
     authorDisplayName = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -126,6 +216,6 @@ class TweetCapture(_Strict):
     hasImage = StrictBoolean(load_default=False)
     hasVideo = StrictBoolean(load_default=False)
     hasLink = StrictBoolean(load_default=False)
-    threadId = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_OPTIONAL_ID))
-    parentTweetId = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_OPTIONAL_ID))
-    conversationId = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_OPTIONAL_ID))
+    threadId = tweet_id_field(load_default=None, allow_none=True)
+    parentTweetId = tweet_id_field(load_default=None, allow_none=True)
+    conversationId = tweet_id_field(load_default=None, allow_none=True)

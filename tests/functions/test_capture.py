@@ -75,7 +75,8 @@ def test_expired_and_refresh_tokens_are_refused(user: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("overrides", "fields"),
     [
-        ({"tweetId": "123"}, {"tweetId"}),
+        ({"tweetId": "0123", "threadId": None, "conversationId": None}, {"tweetId"}),
+        ({"tweetId": "1" * 20, "conversationId": "9" * 20}, {"tweetId", "threadId", "conversationId"}),
         ({"tweetId": 1858123456789012345}, {"tweetId"}),
         ({"tweetText": "x" * 5001, "authorUsername": None}, {"tweetText", "authorUsername"}),
         ({"isReply": "yes", "hasImage": 0}, {"isReply", "hasImage"}),

@@ -16,6 +16,7 @@ from functions.api import ROUTES
 from shared import errors, openapi
 from shared.accounts import Grant
 from shared.capture import CaptureResult
+from shared.endpoints import BY_PATH
 from shared.schemas import Credentials, RefreshRequest, Registration, TweetCapture
 from tests.support import ROOT, STRONG_PASSWORD, tweet_body
 
@@ -72,9 +73,9 @@ def test_other_functions_never_import_apispec() -> None:
 
 @pytest.mark.parametrize("path", sorted(ROUTES))
 def test_every_routed_path_is_described(document: dict[str, Any], path: str) -> None:
-    """Each path the `api` router serves is in the document with the method its function takes."""
-    method = "get" if path == "/api/health" else "post"
-    assert list(document["paths"][path]) == [method]
+    """Each path the `api` router serves is in the document with the methods its function takes."""
+    assert list(document["paths"][path]) == [m.lower() for m in BY_PATH[path].methods]
+    assert list(document["paths"][path]) == ["get" if path in {"/api/health", "/api/openapi.json"} else "post"]
 
 
 def test_the_documents_own_paths_are_described(document: dict[str, Any]) -> None:
@@ -184,6 +185,39 @@ PATTERN_SAMPLES = [
     (TweetCapture, "timestamp", "0000-01-01T00:00:00Z"),
     (TweetCapture, "timestamp", "2025-13-01T00:00:00Z"),
     (TweetCapture, "timestamp", "2025-01-01T23:59:60Z"),
+    (TweetCapture, "timestamp", "2025-11-19"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30Z"),
+    (TweetCapture, "timestamp", "2025-11-19T10Z"),
+    (TweetCapture, "timestamp", "2025-11-19 10:30"),
+    (TweetCapture, "timestamp", "2025-11-19t10:30:00"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00.123456789Z"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00.1234567890Z"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00z"),
+    (TweetCapture, "timestamp", "2025-11-19T24:00:00Z"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00+24:00"),
+    (TweetCapture, "timestamp", "2025-02-31T00:00:00Z"),
+    (TweetCapture, "timestamp", "2025-04-31"),
+    (TweetCapture, "timestamp", "2024-02-29T00:00:00Z"),
+    (TweetCapture, "timestamp", "2023-02-29"),
+    (TweetCapture, "timestamp", "2000-02-29"),
+    (TweetCapture, "timestamp", "1900-02-29"),
+    (TweetCapture, "timestamp", "0001-01-01"),
+    (TweetCapture, "timestamp", "20251119"),
+    (TweetCapture, "timestamp", "2025-W47-3"),
+    (TweetCapture, "timestamp", "2025-11-19T10:30:00.000Z\n"),
+    (TweetCapture, "timestamp", "٢٠٢٥-11-19"),
+    (TweetCapture, "tweetId", "20"),
+    (TweetCapture, "tweetId", "0"),
+    (TweetCapture, "tweetId", "9223372036854775807"),
+    (TweetCapture, "tweetId", "9223372036854775808"),
+    (TweetCapture, "tweetId", "12345678901234567890"),
+    (TweetCapture, "tweetUrl", "http://127.0.0.1:8080/x"),
+    (TweetCapture, "tweetUrl", "https://x.com"),
+    (TweetCapture, "tweetUrl", "https://x.com/a b"),
+    (TweetCapture, "tweetUrl", "https://x.com/café"),
+    (TweetCapture, "tweetUrl", "https://-bad.com/"),
+    (TweetCapture, "tweetUrl", "https://x.com/a\n"),
     (Registration, "password", STRONG_PASSWORD),
     (Registration, "password", "line\nBreak9"),
     (Registration, "password", "alllowercase1"),
@@ -195,15 +229,17 @@ PATTERN_SAMPLES = [
 def test_documented_patterns_agree_with_the_server(
     document: dict[str, Any], schema: type[Schema], field: str, value: str
 ) -> None:
-    """A documented pattern matches exactly the values the schema's own validation accepts."""
-    pattern = _property(document, schema, field)["pattern"]
+    """The published JSON Schema of a field and the server's own validation give every value the same verdict."""
+    published = dict(_property(document, schema, field))
+    pattern = published.pop("pattern")
     body = tweet_body() if schema is TweetCapture else {"email": "a@b.co", "password": STRONG_PASSWORD}
     try:
         schema().load({**body, field: value})
         accepted = True
     except ValidationError:
         accepted = False
-    assert (_ecma_search(pattern, value)) == accepted
+    documented = _ecma_search(pattern, value) and jsonschema.Draft202012Validator(published).is_valid(value)
+    assert documented == accepted
 
 
 def test_the_password_rules_are_documented(document: dict[str, Any]) -> None:

@@ -73,7 +73,10 @@ def test_capture_defaults_and_drops_unknown_fields() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("tweetId", "12345"),
+        ("tweetId", "0"),
+        ("tweetId", "012345"),
+        ("tweetId", "9223372036854775808"),
+        ("tweetId", "1" * 20),
         ("tweetId", 1858123456789012345),
         ("tweetId", "18581234567890123x5"),
         ("tweetId", "1" * 21),
@@ -95,6 +98,29 @@ def test_bad_capture_fields_are_named(field: str, value: Any) -> None:
     with pytest.raises(ValidationError) as info:
         TweetCapture().load(tweet_body(**{field: value}))
     assert field in info.value.messages
+
+
+@pytest.mark.parametrize("tweet_id", ["20", "12345", "1" * 18, "9223372036854775807", "1858123456789012345"])
+def test_tweet_ids_from_every_era_are_accepted(tweet_id: str) -> None:
+    """Any positive 64-bit decimal is a tweet id: the first tweets (2006) have two digits, not 15."""
+    assert TweetCapture().load(tweet_body(tweetId=tweet_id))["tweetId"] == tweet_id
+
+
+def test_the_tweet_id_pattern_is_exactly_the_positive_int64_decimals() -> None:
+    """The generated pattern agrees with integer arithmetic on every length and around every digit of the bound."""
+    import random
+
+    from shared.schemas import INT64_MAX, TWEET_ID, Pattern
+
+    check = Pattern(TWEET_ID, "x").regex
+    rng = random.Random(7)
+    near = [INT64_MAX + delta for delta in range(-3, 4)]
+    near += [int(str(INT64_MAX)[:i] + str(d) + "0" * (18 - i)) for i in range(19) for d in range(10)]
+    samples = [*near, *(rng.randrange(1, 10 ** rng.randint(1, 20)) for _ in range(3000)), 0]
+    for value in samples:
+        text = str(value)
+        assert bool(check.fullmatch(text)) == (1 <= value <= INT64_MAX), text
+        assert not check.fullmatch("0" + text)
 
 
 @pytest.mark.parametrize("field", ["tweetId", "tweetText", "authorUsername"])
