@@ -105,30 +105,61 @@ _PARSERS: dict[str, Callable[[Setting, str], Any]] = {
 }
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("GCP_PROJECT_ID", "project_id", str, "", "Google Cloud project id.", fallback_env="GOOGLE_CLOUD_PROJECT"),
+    Setting(
+        "GCP_PROJECT_ID",
+        "project_id",
+        str,
+        "",
+        "Project of Firestore and Pub/Sub.",
+        fallback_env="GOOGLE_CLOUD_PROJECT",
+    ),
     Setting(
         "JWT_SECRET_KEY",
         "jwt_secret_key",
         str,
         "",
-        f"HS256 signing key, at least {MIN_JWT_KEY_BYTES} bytes; required by every function that signs or "
-        "verifies tokens (start-up fails otherwise).",
+        "HMAC key for access tokens and refresh-token derivation; at least 32 bytes. Functions that sign or "
+        "verify tokens refuse to start without it (one-line error). `health` and `retry_queue` do not need it. "
+        "In production it lives in Secret Manager.",
         secret=True,
     ),
-    Setting("PUBSUB_TOPIC", "pubsub_topic", str, "tweet-likes-raw", "Topic that receives every captured tweet."),
-    Setting("FIRESTORE_DATABASE", "firestore_database", str, "(default)", "Firestore database (Native mode)."),
+    Setting("PUBSUB_TOPIC", "pubsub_topic", str, "tweet-likes-raw", "Topic captures are published to."),
+    Setting("FIRESTORE_DATABASE", "firestore_database", str, "(default)", "Firestore database id (Native mode)."),
     Setting(
-        "ACCESS_TOKEN_EXPIRE_MINUTES", "access_token_expire_minutes", int, 60, "Access token lifetime.", 1, 24 * 60
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "access_token_expire_minutes",
+        int,
+        60,
+        "Access-token lifetime in minutes (`expiresIn` gives it in seconds).",
+        1,
+        24 * 60,
     ),
-    Setting("REFRESH_TOKEN_EXPIRE_DAYS", "refresh_token_expire_days", int, 30, "Session lifetime.", 1, 365),
-    Setting("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", int, 100, "Captures per user per minute.", 1, 100_000),
-    Setting("LOG_LEVEL", "log_level", "level", "INFO", f"Lowest level logged: {', '.join(LOG_LEVELS)}."),
+    Setting(
+        "REFRESH_TOKEN_EXPIRE_DAYS", "refresh_token_expire_days", int, 30, "Session (refresh-token) lifetime.", 1, 365
+    ),
+    Setting(
+        "RATE_LIMIT_PER_MINUTE",
+        "rate_limit_per_minute",
+        int,
+        100,
+        "Captures per user per minute, shared by all instances.",
+        1,
+        100_000,
+    ),
+    Setting(
+        "LOG_LEVEL",
+        "log_level",
+        "level",
+        "INFO",
+        f"Lowest level logged: {', '.join(f'`{level}`' for level in LOG_LEVELS)}.",
+    ),
     Setting(
         "ALLOWED_ORIGINS",
         "allowed_origins",
         "origins",
         tuple(DEFAULT_ALLOWED_ORIGINS.split(",")),
-        "Comma list of CORS origins; `chrome-extension://*` admits any extension id.",
+        "CORS origins. `chrome-extension://*` admits any extension id; `chrome-extension://<id>` pins one; "
+        "`*` admits all.",
     ),
     Setting(
         "ALLOWED_EMAILS",
@@ -137,7 +168,15 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Comma list: when set, only these e-mails may register (others get 403).",
     ),
-    Setting("BCRYPT_ROUNDS", "bcrypt_rounds", int, 12, "bcrypt cost of new password hashes.", 4, 31),
+    Setting(
+        "BCRYPT_ROUNDS",
+        "bcrypt_rounds",
+        int,
+        12,
+        "bcrypt cost of new password hashes. Tests lower it for speed.",
+        4,
+        31,
+    ),
     Setting(
         "PUBLISH_TIMEOUT_SECONDS",
         "publish_timeout_seconds",
@@ -148,21 +187,28 @@ SETTINGS: tuple[Setting, ...] = (
         60.0,
     ),
     Setting(
-        "MAX_RETRY_ATTEMPTS", "max_retry_attempts", int, 5, "Replay attempts before a queue item is `failed`.", 1, 100
+        "MAX_RETRY_ATTEMPTS",
+        "max_retry_attempts",
+        int,
+        5,
+        "Replay attempts before a queue item is marked `failed`.",
+        1,
+        100,
     ),
     Setting(
         "REFRESH_TOKEN_ROTATION",
         "refresh_token_rotation",
         bool,
         False,
-        "Each refresh also returns a new refresh token and retires the old one.",
+        "When `true`, each refresh returns a new `refreshToken` and retires the old one, with reuse detection "
+        "(see below).",
     ),
     Setting(
         "REFRESH_TOKEN_GRACE_SECONDS",
         "refresh_token_grace_seconds",
         int,
         30,
-        "With rotation on: how long a retried refresh with the old token gets the same new token.",
+        "With rotation: how long the previous token may be retried and still get the same new token.",
         0,
         300,
     ),
