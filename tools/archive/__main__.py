@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ArchiveError, ApiError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, a file that vanished: still one line
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}".replace("error: : ", "error: "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         sent = f" after {counts.new:,} new captures" if args.command == "import" else ""
         print(f"\ninterrupted{sent}: run the same command again to finish (nothing is captured twice)", file=sys.stderr)

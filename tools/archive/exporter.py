@@ -57,6 +57,8 @@ def export_captures(
                 raise ApiError("GET /api/tweets answered without a tweets list")
             counts.pages += 1
             for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("tweetId"), str):
+                    raise ApiError("GET /api/tweets answered an item without a tweetId")
                 out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
                 counts.captures += 1
                 if like_js and item.get("status") != "unliked":
