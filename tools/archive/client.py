@@ -59,7 +59,8 @@ class Api:
         self._scheme = parsed.scheme
         self._host = parsed.hostname
         self._port = parsed.port
-        self._prefix = parsed.path
+        # "https://host/api" is a natural slip for "https://host": the paths already start with /api.
+        self._prefix = parsed.path.removesuffix("/api")
         self._email = email
         self._password = password
         self._timeout = timeout
