@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, errors, ratelimit, tokens
+from shared import clients, ratelimit
 from shared.capture import capture_tweet
 from shared.config import get_settings
-from shared.http import bearer_token, endpoint, json_response, load, read_json
+from shared.http import authenticated_user, endpoint, json_response, load, read_json
 from shared.publish import PubSubPublisher
 from shared.schemas import TweetCapture
 
@@ -20,13 +20,11 @@ _schema = TweetCapture()
 def capture(request: flask.Request) -> flask.Response:
     """200 published/queued/duplicate; 401 bad token, 400 bad tweet, 429 over the limit, 503 no database."""
     settings = get_settings()
-    try:
-        user_id = tokens.verify_access_token(bearer_token(request), settings.require_jwt_secret())
-    except tokens.TokenError as exc:
-        raise errors.InvalidBearerToken(str(exc)) from None
+    user_id = authenticated_user(request)
     tweet = load(_schema, read_json(request))
     now = datetime.now(UTC)
     db = clients.firestore_client()
-    ratelimit.enforce_capture_limit(db, user_id, settings.rate_limit_per_minute, now)
+    budget = ratelimit.CaptureBudget("capture", settings.rate_limit_per_minute, settings.daily_capture_limit)
+    ratelimit.enforce_capture_limit(db, user_id, budget, now)
     publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     return json_response(capture_tweet(db, publisher, user_id, tweet, now).to_json())

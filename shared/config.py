@@ -147,6 +147,24 @@ SETTINGS: tuple[Setting, ...] = (
         100_000,
     ),
     Setting(
+        "BATCH_RATE_LIMIT_PER_MINUTE",
+        "batch_rate_limit_per_minute",
+        int,
+        1000,
+        "Tweets per user per minute through batch capture (a 25,000-like archive imports in 25 minutes).",
+        1,
+        100_000,
+    ),
+    Setting(
+        "DAILY_CAPTURE_LIMIT",
+        "daily_capture_limit",
+        int,
+        50_000,
+        "Tweets per user per UTC day, single and batch captures together: caps what a stolen token can cost.",
+        1,
+        10_000_000,
+    ),
+    Setting(
         "LOG_LEVEL",
         "log_level",
         "level",
@@ -229,6 +247,8 @@ class Settings:
     access_token_expire_minutes: int
     refresh_token_expire_days: int
     rate_limit_per_minute: int
+    batch_rate_limit_per_minute: int
+    daily_capture_limit: int
     log_level: str
     allowed_origins: tuple[str, ...]
     allowed_emails: frozenset[str] | None

@@ -39,6 +39,7 @@ class Endpoint:
     needs_jwt: bool = False
     uses_firestore: bool = True
     rate_limited: bool = False
+    max_body: int = 64 * 1024
     description: str = ""
     answers: MappingProxyType[int, Answer] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -63,7 +64,10 @@ def _answers(**by_status: Answer) -> MappingProxyType[int, Answer]:
     return MappingProxyType({int(status.lstrip("s")): answer for status, answer in by_status.items()})
 
 
-_RATE_LIMIT = "At most RATE_LIMIT_PER_MINUTE (default 100) captured items per user per minute."
+_RATE_LIMIT = (
+    "At most RATE_LIMIT_PER_MINUTE (default 100) captures per user per minute, "
+    "and DAILY_CAPTURE_LIMIT (default 50,000) tweets a day with batch captures."
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -127,6 +131,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         rate_limited=True,
         description=_RATE_LIMIT,
         answers=_answers(s200=Answer("Published, queued for retry, or already captured.", "CaptureResult")),
+    ),
+    Endpoint(
+        "capture_batch",
+        "/api/tweets/capture/batch",
+        "Capture up to 100 liked tweets at once, with one result per tweet",
+        "tweets",
+        request="CaptureBatch",
+        bearer=True,
+        needs_jwt=True,
+        max_body=1024 * 1024,
+        description=(
+            "For an extension flushing its offline queue and for archive imports. Each item is what "
+            "/api/tweets/capture takes and keeps its guarantees; an invalid, repeated or over-budget item is "
+            "reported in its place without stopping the others. At most BATCH_RATE_LIMIT_PER_MINUTE (default "
+            "1,000) tweets per user per minute and DAILY_CAPTURE_LIMIT (default 50,000) a day; `rate_limited` "
+            "items were not stored: send them again after Retry-After."
+        ),
+        answers=_answers(s200=Answer("One result per item, in request order, and a summary.", "BatchResult")),
     ),
     Endpoint(
         "health",

@@ -52,18 +52,18 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_json(request: flask.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or the 4xx error that says why not."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+def read_json(request: flask.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request body (at most `max_bytes`) as a JSON object, or the 4xx error that says why not."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise errors.PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise errors.UnsupportedMediaType("Send the body as JSON with Content-Type: application/json.")
-    request.max_content_length = MAX_BODY_BYTES
+    request.max_content_length = max_bytes
     try:
         raw = request.get_data(cache=True)
     except werkzeug.exceptions.RequestEntityTooLarge:
-        raise errors.PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.") from None
+        raise errors.PayloadTooLarge(f"The body is larger than {max_bytes} bytes.") from None
     if not raw.strip():
         raise errors.BadRequest("The request body is empty; send a JSON object.")
     try:
@@ -193,6 +193,16 @@ def edge(*methods: str) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+def authenticated_user(request: flask.Request) -> str:
+    """The user id of the request's access token; 401 with a challenge when it is missing or unusable."""
+    from shared import tokens
+
+    try:
+        return tokens.verify_access_token(bearer_token(request), get_settings().require_jwt_secret())
+    except tokens.TokenError as exc:
+        raise errors.InvalidBearerToken(str(exc)) from None
 
 
 def bearer_token(request: flask.Request) -> str:

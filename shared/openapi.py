@@ -113,6 +113,39 @@ class CaptureDuplicate(Schema):
     message = fields.String(required=True)
 
 
+class BatchItemResult(Schema):
+    """What became of one item of a batch capture."""
+
+    index = fields.Integer(required=True, metadata={"description": "The item's position in the request."})
+    tweetId = fields.String(required=True, allow_none=True, metadata={"description": "Null when unreadable."})
+    status = fields.String(
+        required=True, validate=validate.OneOf(["published", "queued", "duplicate", "invalid", "rate_limited"])
+    )
+    messageId = fields.String(metadata={"description": "Only for `published`."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Only for `invalid`: each invalid field with its messages, as a 400 would give."},
+    )
+
+
+class BatchSummary(Schema):
+    """How many items ended in each status."""
+
+    published = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    duplicate = fields.Integer(required=True)
+    invalid = fields.Integer(required=True)
+    rate_limited = fields.Integer(required=True)
+
+
+class BatchResult(Schema):
+    """The answer to a batch capture; Retry-After is sent when any item is `rate_limited`."""
+
+    results = fields.List(fields.Nested(BatchItemResult), required=True)
+    summary = fields.Nested(BatchSummary, required=True)
+
+
 class HealthServices(Schema):
     """Whether each backend answered within the check's deadline."""
 
@@ -132,6 +165,14 @@ class Health(Schema):
 def _declared_rules(self: FieldConverterMixin, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
     """What a custom field of `shared.schemas` declares of itself (its `openapi` attribute)."""
     return dict(getattr(field, "openapi", {}))
+
+
+def _nests(schema: type[Schema]) -> bool:
+    """Whether a schema has a field nesting another schema."""
+    return any(
+        isinstance(f, fields.Nested) or isinstance(getattr(f, "inner", None), fields.Nested)
+        for f in schema._declared_fields.values()
+    )
 
 
 def _content(schema: str | dict[str, Any], media_type: str = "application/json") -> dict[str, Any]:
@@ -167,7 +208,7 @@ _RESPONSES = {
         "Missing, malformed, invalid or expired access token.", WWW_Authenticate="WWWAuthenticate"
     ),
     "MethodNotAllowed": _problem("The path does not take this method.", Allow="Allow"),
-    "PayloadTooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    "PayloadTooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes (1 MiB for batch capture)."),
     "UnsupportedMediaType": _problem("The body is not sent as `application/json`."),
     "TooManyRequests": _problem("A rate limit was hit.", Retry_After="RetryAfter"),
     "InternalError": _problem("An unexpected failure (logged); never a stack trace."),
@@ -261,9 +302,21 @@ def spec() -> dict[str, Any]:
     )
     plugin.converter.add_attribute_function(_declared_rules)
     requests = sorted({e.request for e in ENDPOINTS if e.request} | {e.query for e in ENDPOINTS if e.query})
-    for name in requests:
-        document.components.schema(name, schema=getattr(schemas, name))
-    for schema in (Problem, AuthGrant, RefreshGrant, CapturePublished, CaptureQueued, CaptureDuplicate, Health):
+    # A schema nesting another (a batch of captures) goes last, so the nested one is registered with its extras.
+    for name in sorted(requests, key=lambda name: (_nests(getattr(schemas, name)), name)):
+        schema = getattr(schemas, name)
+        document.components.schema(name, component=dict(getattr(schema, "openapi", {})), schema=schema)
+    responses = (
+        Problem,
+        AuthGrant,
+        RefreshGrant,
+        CapturePublished,
+        CaptureQueued,
+        CaptureDuplicate,
+        BatchResult,
+        Health,
+    )
+    for schema in responses:
         document.components.schema(schema.__name__, schema=schema)
     document.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name, header in _HEADERS.items():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,7 +45,7 @@ def build_message(user_id: str, tweet: dict[str, Any], capture_date: str) -> Twe
         "userId": user_id,
         "tweetId": tweet["tweetId"],
         "captureDate": capture_date,
-        "source": SOURCE,
+        "source": tweet.get("source") or SOURCE,
         "version": __version__,
         "dedupKey": dedup_key(user_id, tweet["tweetId"]),
     }
@@ -52,10 +54,14 @@ def build_message(user_id: str, tweet: dict[str, Any], capture_date: str) -> Twe
 
 
 class Publisher(Protocol):
-    """Anything that can publish a tweet message and return its message id."""
+    """Anything that can publish tweet messages and return their message ids."""
 
     def publish(self, message: TweetMessage) -> str:
         """Publish `message`; raise PublishFailed when it did not go through."""
+        ...
+
+    def publish_all(self, messages: Sequence[TweetMessage]) -> list[str | PublishFailed]:
+        """Publish `messages` together; each one's message id, or the PublishFailed that ended it."""
         ...
 
 
@@ -96,13 +102,45 @@ class PubSubPublisher:
 
     def publish(self, message: TweetMessage) -> str:
         """Publish and wait at most the timeout; PublishFailed (attempt over) otherwise."""
+        (outcome,) = self.publish_all([message])
+        if isinstance(outcome, PublishFailed):
+            raise outcome
+        return outcome
+
+    def publish_all(self, messages: Sequence[TweetMessage]) -> list[str | PublishFailed]:
+        """Hand every message to the client at once (it batches them), then wait for all within one timeout.
+
+        The timeout bounds the whole call, not each message: with Pub/Sub down, a
+        hundred messages fail together after about PUBLISH_TIMEOUT_SECONDS.
+        """
         client = self.client.get()
         retry = _bounded_retry(self.timeout_seconds)
-        try:
-            future = client.publish(
-                self.topic_path, message.data, retry=retry, timeout=self.timeout_seconds, **message.attributes
-            )
-            return future.result(timeout=self.timeout_seconds + 1.0)
-        except Exception as exc:
+        deadline = time.monotonic() + self.timeout_seconds + 1.0
+        futures: list[Any] = []
+        refused: PublishFailed | None = None
+        for message in messages:
+            try:
+                futures.append(
+                    client.publish(
+                        self.topic_path, message.data, retry=retry, timeout=self.timeout_seconds, **message.attributes
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - the client refused a message: the rest are not sent
+                refused = _failure(exc)
+                break
+        outcomes: list[str | PublishFailed] = []
+        for future in futures:
+            try:
+                outcomes.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
+            except Exception as exc:  # noqa: BLE001 - any failure ends that message's attempt
+                outcomes.append(_failure(exc))
+        outcomes.extend(refused or PublishFailed("not sent") for _ in messages[len(futures) :])
+        if any(isinstance(outcome, PublishFailed) for outcome in outcomes):
             self.client.discard(client)
-            raise PublishFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
+        return outcomes
+
+
+def _failure(exc: BaseException) -> PublishFailed:
+    failure = PublishFailed(f"{type(exc).__name__}: {exc}"[:500])
+    failure.__cause__ = exc
+    return failure

@@ -19,7 +19,8 @@ from shared.logs import log
 from shared.publish import Publisher, PublishFailed, build_message
 from shared.store import QUEUE, bounded
 
-BATCH_SIZE = 25
+# One full batch capture queued during an outage is replayed by one run.
+BATCH_SIZE = 100
 CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=6)

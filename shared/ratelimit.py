@@ -1,8 +1,12 @@
 """Rate limits shared by every instance, as fixed-window counters in Firestore.
 
-Capture: one write per request (an increment whose result the commit returns).
-Failed logins: one batched read of two counters per login, and one batched write
-of two increments per failure. Counter documents carry `expireAt` for the TTL policy.
+Captures: one commit per request adds the request's tweets to the user's minute
+window (single captures and batch items have one each) and to the user's UTC-day
+window, and returns both new totals (increments whose results the commit returns,
+so there is no read). Tweets over either limit are refused and given back in a
+second commit, so the counters hold what was accepted. Failed logins: one batched
+read of two counters per login, and one batched write of two increments per
+failure. Counter documents carry `expireAt` for the TTL policy.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from shared.store import RATE_LIMITS, bounded, key_digest
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_MAX_FAILURES = 10
+DAY_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -36,25 +41,59 @@ def _retry_after(window: Window, now: datetime) -> int:
     return max(1, int((window.ends_at - now).total_seconds() + 0.999))
 
 
-def _count(db: Any, batch: Any, window: Window) -> None:
-    """Add one to a window's counter in `batch`, creating it (with its TTL field) if need be."""
+def _count(db: Any, batch: Any, window: Window, amount: int = 1) -> None:
+    """Add `amount` to a window's counter in `batch`, creating it (with its TTL field) if need be."""
     from google.cloud import firestore
 
     batch.set(
         db.collection(RATE_LIMITS).document(window.doc_id),
-        {"count": firestore.Increment(1), "expireAt": window.ends_at + timedelta(hours=1)},
+        {"count": firestore.Increment(amount), "expireAt": window.ends_at + timedelta(hours=1)},
         merge=True,
     )
 
 
-def enforce_capture_limit(db: Any, user_id: str, limit: int, now: datetime) -> None:
-    """Count this capture in the user's minute; 429 once the minute holds more than `limit`."""
-    window = _window("capture", user_id, now, 60)
+@dataclass(frozen=True)
+class Grant:
+    """How many of the asked-for captures the user's budget admits, and when to send the rest."""
+
+    granted: int
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class CaptureBudget:
+    """A user's capture limits: `per_minute` in the minute window named `scope`, `per_day` across all scopes."""
+
+    scope: str
+    per_minute: int
+    per_day: int
+
+
+def reserve_captures(db: Any, user_id: str, count: int, budget: CaptureBudget, now: datetime) -> Grant:
+    """Count `count` captures against the user's minute and day windows; how many fit (the first ones)."""
+    minute = _window(budget.scope, user_id, now, 60)
+    day = _window("capture-day", user_id, now, DAY_SECONDS)
     batch = db.batch()
-    _count(db, batch, window)
-    count = batch.commit(**bounded())[0].transform_results[0].integer_value
-    if count > limit:
-        raise errors.TooManyRequests(f"More than {limit} captures in a minute; slow down.", _retry_after(window, now))
+    _count(db, batch, minute, count)
+    _count(db, batch, day, count)
+    totals = [result.transform_results[0].integer_value for result in batch.commit(**bounded())]
+    room = {minute: budget.per_minute - (totals[0] - count), day: budget.per_day - (totals[1] - count)}
+    granted = max(0, min(count, *room.values()))
+    if granted == count:
+        return Grant(count)
+    refund = db.batch()
+    _count(db, refund, minute, granted - count)
+    _count(db, refund, day, granted - count)
+    refund.commit(**bounded())
+    binding = min(room, key=lambda window: room[window])
+    return Grant(granted, _retry_after(binding, now))
+
+
+def enforce_capture_limit(db: Any, user_id: str, budget: CaptureBudget, now: datetime) -> None:
+    """Count one capture; 429 with Retry-After when the minute or the day is full."""
+    grant = reserve_captures(db, user_id, 1, budget, now)
+    if not grant.granted:
+        raise errors.TooManyRequests("The capture limit is reached; slow down.", grant.retry_after or 60)
 
 
 def _login_windows(email: str, address: str, now: datetime) -> list[Window]:

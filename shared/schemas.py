@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import Any, ClassVar
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.emails import normalize_email
 
@@ -194,8 +194,21 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+SOURCES = ("chrome-extension", "archive")
+MAX_BATCH_ITEMS = 100
+
+
 class TweetCapture(_Strict):
-    """A liked tweet as the extension's content script reads it from the page."""
+    """A liked tweet as the extension's content script reads it from the page, or from the X data archive.
+
+    An archive like has no author: `authorUsername` is required unless `source` is `archive`.
+    """
+
+    # The same rule in JSON Schema: outside the archive, authorUsername is a required string.
+    openapi: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"source": {"const": "archive"}}, "required": ["source"]},
+        "else": {"required": ["authorUsername"], "properties": {"authorUsername": {"type": "string"}}},
+    }
 
     tweetId = tweet_id_field(required=True)
     tweetUrl = fields.String(
@@ -205,7 +218,7 @@ class TweetCapture(_Strict):
         metadata={"description": "An absolute http(s) URL."},
     )
     tweetText = fields.String(required=True, validate=validate.Length(max=5000))
-    authorUsername = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    authorUsername = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     authorDisplayName = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     timestamp = IsoTimestamp(load_default=None, allow_none=True)
     capturedAt = WholeNumber(load_default=_now_ms, validate=validate.Range(min=0, max=10**14))
@@ -219,3 +232,34 @@ class TweetCapture(_Strict):
     threadId = tweet_id_field(load_default=None, allow_none=True)
     parentTweetId = tweet_id_field(load_default=None, allow_none=True)
     conversationId = tweet_id_field(load_default=None, allow_none=True)
+    source = fields.String(load_default=SOURCES[0], validate=validate.OneOf(SOURCES))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _author_unless_archive(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        if data.get("source", SOURCES[0]) == "archive" or data.get("authorUsername") is not None:
+            return
+        present = isinstance(original, dict) and original.get("authorUsername", ...) is None
+        message = "Field may not be null." if present else "Missing data for required field."
+        raise ValidationError(message, "authorUsername")
+
+
+class BatchItems(fields.List):
+    """A list of capture bodies: checked here only for being objects; each is validated on its own later."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        not_objects = [str(i) for i, item in enumerate(value) if not isinstance(item, dict)]
+        if not_objects:
+            raise ValidationError(f"Each item must be a capture object; these are not: {', '.join(not_objects[:10])}.")
+        return list(value)
+
+
+class CaptureBatch(_Strict):
+    """Batch capture body: 1 to 100 captures, each validated like a single capture's body."""
+
+    tweets = BatchItems(
+        fields.Nested(TweetCapture),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
+    )

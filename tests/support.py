@@ -17,7 +17,7 @@ from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
 from shared import clients
 from shared.endpoints import ENDPOINTS
-from shared.publish import PubSubPublisher, topic_path
+from shared.publish import PublishFailed, PubSubPublisher, TweetMessage, topic_path
 
 __all__ = [
     "BEARER_ENDPOINTS",
@@ -29,6 +29,7 @@ __all__ = [
     "STRONG_PASSWORD",
     "TOPIC",
     "Emulators",
+    "PublishesOneByOne",
     "assert_problem",
     "decode",
     "endpoint_ids",
@@ -124,6 +125,24 @@ def register(client: FlaskClient | None = None, email: str | None = None) -> dic
     response = client.post("/", json={"email": email or new_email(), "password": STRONG_PASSWORD})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
+
+
+class PublishesOneByOne:
+    """Base of the tests' own publishers: `publish_all` is `publish` on each message in turn."""
+
+    def publish(self, message: TweetMessage) -> str:
+        """Publish one message (subclasses decide how)."""
+        raise NotImplementedError
+
+    def publish_all(self, messages: list[TweetMessage]) -> list[str | PublishFailed]:
+        """Each message's id, or the PublishFailed it met."""
+        outcomes: list[str | PublishFailed] = []
+        for message in messages:
+            try:
+                outcomes.append(self.publish(message))
+            except PublishFailed as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 def topic_publisher(timeout: float = 3.0) -> PubSubPublisher:

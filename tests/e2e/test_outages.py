@@ -45,7 +45,8 @@ def _stack(own: Emulators, uid: str, setenv: Any) -> Iterator[dict[str, Function
     setenv(**own.env())
     create_topic(PROJECT, TOPIC)
     env = server_env(own, FIRESTORE_DATABASE=f"test-{uid}", PUBLISH_TIMEOUT_SECONDS=str(PUBLISH_TIMEOUT))
-    servers = {name: FunctionServer(name, env) for name in ("register", "capture", "health", "retry_queue")}
+    names = ("register", "capture", "capture_batch", "health", "retry_queue")
+    servers = {name: FunctionServer(name, env) for name in names}
     with running(servers.values()):
         yield servers
 
@@ -117,6 +118,46 @@ def test_pubsub_down_queues_then_the_replay_publishes(
     assert again.json()["status"] == "published", again.text
 
 
+def test_pubsub_down_queues_a_whole_batch_within_one_timeout(
+    own: Emulators, stack: dict[str, FunctionServer], uid: str
+) -> None:
+    """A batch of 100 with Pub/Sub stopped: all `queued` within one publish timeout; one tick publishes them all."""
+    from google.cloud import pubsub_v1
+
+    user = _user(stack)
+    headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    tweets = [tweet_body() for _ in range(100)]
+    own.pubsub.stop()
+    started = time.perf_counter()
+    response = requests.post(stack["capture_batch"].url, json={"tweets": tweets}, headers=headers, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"]["queued"] == 100
+    assert elapsed < PUBLISH_TIMEOUT + 2.5, f"batch queued after {elapsed:.2f}s"
+    print(f"time to queue a batch of 100 with Pub/Sub stopped: {elapsed:.2f}s")
+
+    own.pubsub.start()
+    create_topic(PROJECT, TOPIC, subscriptions=(f"batch-back-{uid}",))
+    assert _tick(stack["retry_queue"]).status_code == 200
+    subscriber = pubsub_v1.SubscriberClient()
+    path = subscriber.subscription_path(PROJECT, f"batch-back-{uid}")
+    deadline, received = time.monotonic() + 30, []
+    while len(received) < 100 and time.monotonic() < deadline:
+        pulled = subscriber.pull(
+            request={"subscription": path, "max_messages": 100, "return_immediately": True}, timeout=5
+        )
+        if pulled.received_messages:
+            subscriber.acknowledge(
+                request={"subscription": path, "ack_ids": [m.ack_id for m in pulled.received_messages]}
+            )
+        received += [m.message for m in pulled.received_messages]
+        time.sleep(0.1)
+    expected = sorted(f"{user['userId']}_{t['tweetId']}" for t in tweets)
+    assert sorted(m.attributes["dedupKey"] for m in received) == expected
+    db = _firestore(own, f"test-{uid}")
+    assert not list(db.collection("queue").limit(1).get())
+
+
 def test_firestore_down_is_503_never_200(own: Emulators, stack: dict[str, FunctionServer]) -> None:
     """Firestore stopped: capture answers 503 with Retry-After; once it is back, captures work again."""
     user = _user(stack)
@@ -131,6 +172,23 @@ def test_firestore_down_is_503_never_200(own: Emulators, stack: dict[str, Functi
         own.firestore.start()
     recovered = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=60)
     assert recovered.status_code == 200 and recovered.json()["status"] == "published", recovered.text
+
+
+def test_firestore_down_fails_a_batch_whole(own: Emulators, stack: dict[str, FunctionServer]) -> None:
+    """Firestore stopped: a batch is one 503 with Retry-After and no per-item statuses; back up, it captures."""
+    user = _user(stack)
+    headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    body = {"tweets": [tweet_body() for _ in range(10)]}
+    own.firestore.stop()
+    try:
+        response = requests.post(stack["capture_batch"].url, json=body, headers=headers, timeout=60)
+        assert response.status_code == 503, response.text
+        assert int(response.headers["Retry-After"]) > 0
+        assert "results" not in response.json()
+    finally:
+        own.firestore.start()
+    recovered = requests.post(stack["capture_batch"].url, json=body, headers=headers, timeout=60)
+    assert recovered.status_code == 200 and recovered.json()["summary"]["published"] == 10, recovered.text
 
 
 @pytest.mark.parametrize("down", ["firestore", "pubsub"])

@@ -144,7 +144,7 @@ def test_message_body_and_attributes(user: dict[str, Any], uid: str) -> None:
         "dedupKey": f"{user['userId']}_{body['tweetId']}",
     }
     payload = decode(message)
-    assert payload == {"data": {**body, "hasVideo": False}, "attributes": attributes}
+    assert payload == {"data": {**body, "hasVideo": False, "source": "chrome-extension"}, "attributes": attributes}
     assert message.message_id == response.get_json()["messageId"]
 
 

@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 
 from shared import store
-from shared.capture import IN_FLIGHT_LEASE, capture_tweet, store_capture
-from shared.publish import TweetMessage
+from shared.capture import IN_FLIGHT_LEASE, capture_tweet, capture_tweets, store_capture, store_captures
+from shared.publish import TweetMessage, build_message
 from shared.queue import CLAIM_LEASE, replay_queue
-from tests.support import decode, pull, subscribe, topic_publisher, tweet_body
+from tests.support import PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 
 class ProcessDied(BaseException):
     """Stands for the instance being killed: nothing after it runs, no handler catches it."""
 
 
-class DiesAround:
+class DiesAround(PublishesOneByOne):
     """The real publisher, with the process dying just before or just after the publish."""
 
     def __init__(self, when: str) -> None:
@@ -106,3 +106,53 @@ def test_a_replay_dying_mid_attempt_is_picked_up_after_its_lease(db: Any, subscr
     again = replay_queue(db, topic_publisher(), 5, now + CLAIM_LEASE + timedelta(seconds=1))
     assert key in again.published
     assert len(pull(subscription, expect=1)) == 1
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_batch_dying_around_the_publish_loses_nothing(db: Any, subscription: str, uid: str, when: str) -> None:
+    """A batch whose process dies before or after publishing leaves every item to the replay, none lost."""
+    now = datetime.now(UTC)
+    user_id, tweets = f"u-{uid}", [tweet_body() for _ in range(5)]
+    keys = {f"{user_id}_{t['tweetId']}" for t in tweets}
+    with pytest.raises(ProcessDied):
+        capture_tweets(db, DiesAround(when), user_id, tweets, now)
+    for key in keys:
+        stored, item = _state(db, key)
+        assert stored["pubsubMessageId"] is None and item["status"] == "pending"
+    report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
+    assert set(report.published) == keys
+    for key in keys:
+        stored, item = _state(db, key)
+        assert stored["pubsubMessageId"] and item is None
+    # Dying after the first publish (DiesAround publishes one message, then dies) sends that one twice.
+    messages = pull(subscription, expect=len(keys) + (1 if when == "after" else 0))
+    assert {m.attributes["dedupKey"] for m in messages} == keys
+    assert len(messages) == len(keys) + (1 if when == "after" else 0)
+
+
+def test_a_batch_dying_before_settling_is_replayed(db: Any, subscription: str, uid: str) -> None:
+    """Published but never settled (the process died at the last step): the replay sends each again, same key."""
+    now = datetime.now(UTC)
+    user_id, tweets = f"u-{uid}", [tweet_body() for _ in range(3)]
+    stored = store_captures(db, user_id, tweets, now)
+    assert stored == tweets
+    for tweet in tweets:  # step 2 done, step 3 lost
+        topic_publisher().publish(build_message(user_id, tweet, now.date().isoformat()))
+    report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
+    assert len(report.published) == 3
+    messages = pull(subscription, expect=6)
+    assert sorted(m.attributes["dedupKey"] for m in messages) == sorted(
+        2 * [f"{user_id}_{t['tweetId']}" for t in tweets]
+    )
+
+
+def test_storing_a_batch_skips_what_is_already_captured(db: Any, uid: str) -> None:
+    """Tweets captured before are left as they were; the new ones of the same batch are created with queue items."""
+    now = datetime.now(UTC)
+    user_id = f"u-{uid}"
+    old = [tweet_body() for _ in range(2)]
+    assert store_captures(db, user_id, old, now) == old
+    new = [tweet_body() for _ in range(3)]
+    mixed = [new[0], old[0], new[1], old[1], new[2]]
+    assert store_captures(db, user_id, mixed, now) == new
+    assert store_captures(db, user_id, mixed, now) == []

@@ -12,12 +12,12 @@ from shared import store
 from shared.capture import IN_FLIGHT_LEASE, store_capture
 from shared.publish import PublishFailed, TweetMessage
 from shared.queue import backoff, replay_queue
-from tests.support import PROJECT, decode, pull, subscribe, topic_publisher, tweet_body
+from tests.support import PROJECT, PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-class Recording:
+class Recording(PublishesOneByOne):
     """The real publisher, remembering the order of what it published (and optionally slow)."""
 
     def __init__(self, delay: float = 0.0) -> None:
@@ -33,7 +33,7 @@ class Recording:
         return message_id
 
 
-class Unreachable:
+class Unreachable(PublishesOneByOne):
     """A publisher whose every publish fails, as when Pub/Sub is down."""
 
     def __init__(self) -> None:

@@ -55,9 +55,9 @@ def test_invalid_emails_are_refused(email: Any) -> None:
 
 
 def test_realistic_capture_body_is_accepted_as_sent() -> None:
-    """The extension's real body (milliseconds, real URL) loads unchanged."""
+    """The extension's real body (milliseconds, real URL) loads unchanged, its source the extension."""
     body = tweet_body()
-    assert TweetCapture().load(body) == body
+    assert TweetCapture().load(body) == {**body, "source": "chrome-extension"}
 
 
 def test_capture_defaults_and_drops_unknown_fields() -> None:

@@ -1,0 +1,92 @@
+"""Batch capture: validate each item on its own, capture the valid distinct ones, report per item.
+
+The whole batch is refused only when the request itself is unusable (see
+`schemas.CaptureBatch`); an invalid item, a repeat or an item over the user's
+budget is reported in its place and never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marshmallow import ValidationError
+
+from shared import ratelimit
+from shared.capture import capture_tweets
+from shared.publish import Publisher
+from shared.schemas import TweetCapture
+
+STATUSES = ("published", "queued", "duplicate", "invalid", "rate_limited")
+_schema = TweetCapture()
+
+
+@dataclass
+class BatchReport:
+    """One result per item, in request order, and when to send the rate-limited ones again."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    retry_after: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body: the results and a count of each status."""
+        counts = Counter(result["status"] for result in self.results)
+        return {"results": self.results, "summary": {status: counts[status] for status in STATUSES}}
+
+
+def _readable_id(item: dict[str, Any]) -> str | None:
+    value = item.get("tweetId")
+    return value if isinstance(value, str) and len(value) <= 32 else None
+
+
+def _validated(items: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(loaded tweet or None, result so far) per item: invalid ones already carry their field errors."""
+    checked = []
+    for index, item in enumerate(items):
+        try:
+            checked.append((_schema.load(item), {"index": index, "tweetId": item["tweetId"]}))
+        except ValidationError as exc:
+            errors = {name: messages if isinstance(messages, list) else [str(messages)]
+                      for name, messages in exc.normalized_messages().items()}  # fmt: skip
+            checked.append(
+                (None, {"index": index, "tweetId": _readable_id(item), "status": "invalid", "errors": errors})
+            )
+    return checked
+
+
+def capture_batch(
+    db: Any,
+    publisher: Publisher,
+    user_id: str,
+    items: Sequence[dict[str, Any]],
+    budget: ratelimit.CaptureBudget,
+    now: datetime,
+) -> BatchReport:
+    """Capture the valid items of a batch: the first valid occurrence of each tweet id, within the budget."""
+    checked = _validated(items)
+    first: dict[str, dict[str, Any]] = {}
+    for tweet, result in checked:
+        if tweet is not None and tweet["tweetId"] in first:
+            result["status"] = "duplicate"
+        elif tweet is not None:
+            first[tweet["tweetId"]] = tweet
+    distinct = list(first.values())
+    grant = ratelimit.reserve_captures(db, user_id, len(distinct), budget, now) if distinct else ratelimit.Grant(0)
+    accepted, refused = distinct[: grant.granted], {t["tweetId"] for t in distinct[grant.granted :]}
+    outcomes = capture_tweets(db, publisher, user_id, accepted, now) if accepted else {}
+    report = BatchReport(retry_after=grant.retry_after if refused else None)
+    for tweet, result in checked:
+        if tweet is not None and "status" not in result:
+            tweet_id = tweet["tweetId"]
+            if tweet_id in refused:
+                result["status"] = "rate_limited"
+            else:
+                outcome = outcomes[tweet_id]
+                result["status"] = outcome.status
+                if outcome.message_id:
+                    result["messageId"] = outcome.message_id
+        report.results.append(result)
+    return report
