@@ -33,7 +33,11 @@ LIKES = 3000
 REPEATS = 40
 MALFORMED = 5
 # The suite measures the tool, not the per-user budget: lift it (the README states the deployed limits).
-UNTHROTTLED = {"RATE_LIMIT_PER_MINUTE": "100000"}
+UNTHROTTLED = {
+    "RATE_LIMIT_PER_MINUTE": "100000",
+    "BATCH_RATE_LIMIT_PER_MINUTE": "100000",
+    "DAILY_CAPTURE_LIMIT": "10000000",
+}
 
 
 @pytest.fixture(scope="module", name="archive")

@@ -246,7 +246,7 @@ def test_the_cost_estimate_counts_free_tier_and_prices() -> None:
     """25,548 new likes: writes and deletes beyond the daily free quota at us-central1 prices."""
     estimate = cost.estimate(looked_up=25_548, to_send=25_548, batch_size=100, lookup_size=500)
     assert estimate.reads == 25_548
-    assert estimate.writes == 25_548 * cost.WRITES_PER_NEW_ITEM + (52 + 256) * cost.WRITES_PER_REQUEST
+    assert estimate.writes == 25_548 * 3 + 52 * cost.WRITES_PER_LOOKUP + 256 * 2
     expected = (estimate.writes - 20_000) * 0.09 / 100_000 + (estimate.deletes - 20_000) * 0.01 / 100_000
     assert estimate.usd == pytest.approx(expected)
     assert cost.estimate(looked_up=500, to_send=0, batch_size=100, lookup_size=500).usd == 0

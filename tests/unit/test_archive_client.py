@@ -24,7 +24,7 @@ import pytest
 from devtools.emulators import free_port
 from devtools.server import ROOT
 from tools.archive.client import Api, ApiError
-from tools.archive.importer import import_archive
+from tools.archive.importer import BudgetExhausted, import_archive
 from tools.archive.synthetic import write_archive
 
 Answer = tuple[int, dict[str, str], Any] | Callable[[dict[str, Any]], Any] | str
@@ -284,3 +284,26 @@ def test_a_terminated_import_says_to_run_again_and_leaves_no_file(script, tmp_pa
     assert rest.strip().splitlines()[-1].startswith("interrupted after ")
     assert "run the same command again" in rest
     assert list(out.iterdir()) == []
+
+
+def test_a_budget_spent_for_hours_stops_the_import_instead_of_sleeping(script, tmp_path: Path) -> None:
+    """rate_limited with a Retry-After beyond --patience (the daily budget): stop and say when to run again."""
+    fake, base = script
+    archive = tmp_path / "a.zip"
+    write_archive(archive, 300, repeats=0, malformed=0)
+    fake.on("/api/auth/login", tokens(1))
+    fake.on(
+        "/api/tweets/lookup", lambda r: (200, {}, {"tweets": {i: {"status": "absent"} for i in r["body"]["tweetIds"]}})
+    )
+    fake.on(
+        "/api/tweets/capture/batch",
+        lambda r: (
+            200,
+            {"Retry-After": "7200"},
+            {"results": [{"status": "rate_limited"} for _ in r["body"]["tweets"]]},
+        ),
+    )
+    naps: list[float] = []
+    with pytest.raises(BudgetExhausted, match=r"2\.0 h"):
+        import_archive(archive, api_for(base, naps), tmp_path / "invalid.ndjson", say=lambda _line: None, parallel=1)
+    assert naps == [] and not (tmp_path / "invalid.ndjson").exists()

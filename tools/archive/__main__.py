@@ -1,7 +1,8 @@
 """`python -m tools.archive import ARCHIVE | export FILE`, against a deployment's `/api/...` paths.
 
 Exit status: 0 done, 1 the input, the credentials or the API said no (one line on
-stderr says what), 2 wrong usage, 130 interrupted (run the same command again).
+stderr says what), 2 wrong usage, 75 the account's capture budget is spent for hours
+(run again when the line says), 130 interrupted (run the same command again).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import getpass
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tools.archive.client import Api, ApiError
 from tools.archive.exporter import export_captures
 from tools.archive.files import OutputError
-from tools.archive.importer import PARALLEL, ImportCounts, import_archive
+from tools.archive.importer import PARALLEL, BudgetExhausted, ImportCounts, import_archive
 from tools.archive.reader import ArchiveError
 
 PASSWORD_VARIABLE = "TCA_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -78,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a file that vanished: still one line
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}".replace("error: : ", "error: "), file=sys.stderr)
         return 1
+    except BudgetExhausted as exc:
+        resume = datetime.now(UTC) + timedelta(seconds=exc.seconds)
+        print(
+            f"stopped after {counts.new:,} new captures: {exc}; run the same command again after"
+            f" {resume:%Y-%m-%d %H:%M} UTC to send the rest",
+            file=sys.stderr,
+        )
+        return 75  # EX_TEMPFAIL: try again later
     except KeyboardInterrupt:
         sent = f" after {counts.new:,} new captures" if args.command == "import" else ""
         print(f"\ninterrupted{sent}: run the same command again to finish (nothing is captured twice)", file=sys.stderr)

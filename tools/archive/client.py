@@ -64,7 +64,7 @@ class Api:
         self._email = email
         self._password = password
         self._timeout = timeout
-        self._patience = patience
+        self.patience = patience
         self._first_contact_patience = first_contact_patience
         self.on_wait = on_wait or (lambda _reason, _seconds: None)
         self.sleep = sleep
@@ -135,7 +135,7 @@ class Api:
     def _call(self, method: str, path: str, body: Any, *, bearer: str | None = None) -> tuple[int, dict[str, str], Any]:
         """One request, repeated through connection errors and transient statuses until patience runs out."""
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        patience = self._patience if self._contacted else self._first_contact_patience
+        patience = self.patience if self._contacted else self._first_contact_patience
         started = time.monotonic()
         slept = 0.0  # counted too, so an injected sleep that returns at once still runs out of patience
         attempt = 0
@@ -160,7 +160,7 @@ class Api:
                 slept += delay
                 continue
             self._contacted = True
-            patience = self._patience
+            patience = self.patience
             if status in TRANSIENT and not (status == 429 and path == "/api/auth/login"):
                 waited = max(time.monotonic() - started, slept)
                 delay = retry_after(answer_headers, backoff(attempt))

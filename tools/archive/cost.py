@@ -23,10 +23,10 @@ PUBSUB_MIN_BYTES_PER_PUBLISH = 1000  # billed per publish request whatever the m
 
 # Firestore operations per request, counted on the wire against the emulator (see the README's Cost section).
 READS_PER_LOOKED_UP_ID = 1
+WRITES_PER_LOOKUP = 0
 WRITES_PER_NEW_ITEM = 3  # the tweet, its outbox (queue) item, the message id once published
 DELETES_PER_NEW_ITEM = 1  # the outbox item once published
-WRITES_PER_DUPLICATE_ITEM = 0
-WRITES_PER_REQUEST = 1  # the rate-limit counter
+WRITES_PER_BATCH = 2  # the minute and the day capture-budget counters
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def estimate(looked_up: int, to_send: int, batch_size: int, lookup_size: int) ->
     batches = -(-to_send // batch_size) if to_send else 0
     return Estimate(
         reads=looked_up * READS_PER_LOOKED_UP_ID,
-        writes=to_send * WRITES_PER_NEW_ITEM + (lookups + batches) * WRITES_PER_REQUEST,
+        writes=to_send * WRITES_PER_NEW_ITEM + lookups * WRITES_PER_LOOKUP + batches * WRITES_PER_BATCH,
         deletes=to_send * DELETES_PER_NEW_ITEM,
         pubsub_bytes=to_send * PUBSUB_MIN_BYTES_PER_PUBLISH,
     )

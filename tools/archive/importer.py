@@ -41,6 +41,14 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
+class BudgetExhausted(Exception):
+    """The API will take no more captures for longer than the user's patience (the daily budget, say)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the API takes no more captures for {seconds / 3600:.1f} h (the account's capture budget)")
+        self.seconds = seconds
+
+
 @dataclass
 class ImportCounts:
     """What an import found and did."""
@@ -226,6 +234,8 @@ def _send(
         limited = _tally(outcomes, counts, invalid_out)
         progress.advance(len(outcomes) - len(limited))
         if limited:
+            if wait > api.patience:
+                raise BudgetExhausted(wait)
             counts.rate_limited += len(limited)
             again.extend(limited)
             resume_at[0] = max(resume_at[0], time.monotonic() + wait)
