@@ -123,10 +123,13 @@ def import_archive(
             if batch:
                 yield batch
 
-        for batch, known in pipelined(lambda batch: _look_up(api, batch), lookups(), parallel):
+        without_lookup = [False]
+        for batch, known in pipelined(lambda batch: _look_up(api, batch, without_lookup), lookups(), parallel):
             _spool_absent(batch, known, spool, counts)
             checking.advance(len(batch))
         checking.finish()
+        if without_lookup[0]:
+            say("note: this deployment has no /api/tweets/lookup; sending everything (the server skips what it has)")
         if announced is not None and announced != counts.entries:
             say(f"note: the manifest announces {announced:,} likes, the files hold {counts.entries:,}")
         estimate = cost.estimate(counts.entries - counts.invalid, counts.to_send, BATCH_SIZE, LOOKUP_SIZE)
@@ -172,10 +175,22 @@ def pipelined(work: Callable[[J], R], jobs: Iterator[J], width: int) -> Iterator
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _look_up(api: Api, batch: list[Pending]) -> dict[str, Any]:
-    """Which of a batch's tweets the API holds: its `tweets` map."""
+def _look_up(api: Api, batch: list[Pending], without_lookup: list[bool]) -> dict[str, Any]:
+    """Which of a batch's tweets the API holds: its `tweets` map.
+
+    A deployment older than the lookup endpoint answers 404: then everything is
+    sent, and the batch endpoint's own deduplication still captures nothing twice.
+    """
+    if without_lookup[0]:
+        return {}
     ids = list(dict.fromkeys(item.capture["tweetId"] for item in batch))
-    answer, _headers = api.post("/api/tweets/lookup", {"tweetIds": ids})
+    try:
+        answer, _headers = api.post("/api/tweets/lookup", {"tweetIds": ids})
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        without_lookup[0] = True
+        return {}
     known = answer.get("tweets")
     if not isinstance(known, dict):
         raise ApiError("POST /api/tweets/lookup answered without a tweets map")
