@@ -28,6 +28,7 @@ import requests
 from devtools.emulators import start_pair
 from devtools.samples import new_email
 from devtools.server import ROOT, FunctionServer, server_env
+from tools.archive.importer import PARALLEL
 from tools.archive.synthetic import write_archive
 
 PROJECT = "demo-archive-bench"
@@ -56,7 +57,7 @@ class Run:
     summary: str
 
 
-def measure(server: FunctionServer, likes: int, folder: Path) -> Run:
+def measure(server: FunctionServer, likes: int, folder: Path, parallel: int) -> Run:
     """Import a synthetic archive of LIKES likes into a fresh account; the figures."""
     archive = folder / f"synthetic-{likes}.zip"
     plan = write_archive(archive, likes)
@@ -65,7 +66,7 @@ def measure(server: FunctionServer, likes: int, folder: Path) -> Run:
     response.raise_for_status()
     command = [
         sys.executable, "-m", "tools.archive", "import", str(archive), "--api", server.url, "--email", email,
-        "--invalid-out", str(folder / f"invalid-{likes}.ndjson"),
+        "--invalid-out", str(folder / f"invalid-{likes}.ndjson"), "--parallel", str(parallel),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TCA_PASSWORD": PASSWORD}
     started = time.perf_counter()
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(prog="python -m devtools.archive_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="25548,100000", help="comma list of archive sizes (likes)")
+    parser.add_argument("--parallel", type=int, default=PARALLEL, help=f"the tool's --parallel (default {PARALLEL})")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             for likes in sizes:
                 env = server_env(backends, PROJECT, JWT_KEY, FIRESTORE_DATABASE=f"bench-archive-{likes}", **UNTHROTTLED)
                 with FunctionServer("api", env) as server:
-                    run = measure(server, likes, Path(folder))
+                    run = measure(server, likes, Path(folder), args.parallel)
                 runs.append(run)
                 print(
                     f"{run.likes:>7,} likes ({run.entries:,} entries): {run.seconds:6.1f} s wall, "
