@@ -206,6 +206,29 @@ def test_export_then_import_into_an_empty_deployment_then_export_again_holds_the
     assert export_ids_and_texts(second) == export_ids_and_texts(first)
 
 
+def test_a_minute_budget_is_waited_out_and_the_import_still_counts_exactly(serve, tmp_path: Path, uid: str) -> None:
+    """BATCH_RATE_LIMIT_PER_MINUTE=200 and 300 likes: the rest is sent after Retry-After, each tweet once."""
+    deployment = Deployment(serve("api", BATCH_RATE_LIMIT_PER_MINUTE="200"))
+    archive = tmp_path / "small.zip"
+    write_archive(archive, 300, repeats=0, malformed=0)
+    subscription = subscribe(f"archive-minute-{uid}")
+    result = tool(*import_args(deployment, archive, tmp_path / "invalid.ndjson"), cwd=tmp_path)
+    assert summary(result).startswith("done: 300 new, 0 duplicate, 0 invalid")
+    messages = archive_messages(subscription, deployment.user_id, 300)
+    assert len(messages) == len({m.attributes["tweetId"] for m in messages}) == 300
+
+
+def test_a_spent_daily_budget_stops_the_import_with_when_to_run_again(serve, tmp_path: Path) -> None:
+    """DAILY_CAPTURE_LIMIT=200 and 300 likes: 200 captured, exit 75, and a line saying when to run it again."""
+    deployment = Deployment(serve("api", BATCH_RATE_LIMIT_PER_MINUTE="100000", DAILY_CAPTURE_LIMIT="200"))
+    archive = tmp_path / "small.zip"
+    write_archive(archive, 300, repeats=0, malformed=0)
+    result = tool(*import_args(deployment, archive, tmp_path / "invalid.ndjson"), cwd=tmp_path)
+    assert result.returncode == 75, (result.stdout, result.stderr)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("stopped after 200 new captures") and "run the same command again after" in last
+
+
 def _bad_archives(folder: Path) -> dict[str, tuple[Path, str]]:
     """Broken inputs, each with what the error line must say."""
     good = folder / "good.zip"

@@ -307,3 +307,24 @@ def test_a_budget_spent_for_hours_stops_the_import_instead_of_sleeping(script, t
     with pytest.raises(BudgetExhausted, match=r"2\.0 h"):
         import_archive(archive, api_for(base, naps), tmp_path / "invalid.ndjson", say=lambda _line: None, parallel=1)
     assert naps == [] and not (tmp_path / "invalid.ndjson").exists()
+
+
+def test_items_rate_limited_in_the_last_requests_in_flight_are_still_sent(script, tmp_path: Path) -> None:
+    """Two requests in flight and the last batch rate-limited after the archive ran dry: it is sent again, not lost."""
+    fake, base = script
+    archive = tmp_path / "a.zip"
+    write_archive(archive, 300, repeats=0, malformed=0)
+    fake.on("/api/auth/login", tokens(1))
+    fake.on(
+        "/api/tweets/lookup", lambda r: (200, {}, {"tweets": {i: {"status": "absent"} for i in r["body"]["tweetIds"]}})
+    )
+    calls = {"n": 0}
+
+    def batch(request: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        calls["n"] += 1
+        status = "rate_limited" if calls["n"] == 3 else "published"
+        return 200, {"Retry-After": "1"}, {"results": [{"status": status} for _ in request["body"]["tweets"]]}
+
+    fake.on("/api/tweets/capture/batch", batch)
+    counts = import_archive(archive, api_for(base), tmp_path / "invalid.ndjson", say=lambda _line: None, parallel=2)
+    assert (counts.new, counts.rate_limited, calls["n"]) == (300, 100, 4)

@@ -245,16 +245,25 @@ def _send(
                 return
             yield batch
 
-    for _batch, (outcomes, wait) in pipelined(lambda batch: _post_batch(api, batch), batches(), parallel):
-        limited = _tally(outcomes, counts, invalid_out)
-        progress.advance(len(outcomes) - len(limited))
-        if limited:
-            if wait > api.patience:
-                raise BudgetExhausted(wait)
-            counts.rate_limited += len(limited)
-            again.extend(limited)
-            resume_at[0] = max(resume_at[0], time.monotonic() + wait)
+    sent_before = counts.sent
+    # The batches run dry while rate-limited items may still come back from requests in flight: go round again.
+    while True:
+        for _batch, (outcomes, wait) in pipelined(lambda batch: _post_batch(api, batch), batches(), parallel):
+            limited = _tally(outcomes, counts, invalid_out)
+            progress.advance(len(outcomes) - len(limited))
+            if limited:
+                if wait > api.patience:
+                    raise BudgetExhausted(wait)
+                counts.rate_limited += len(limited)
+                again.extend(limited)
+                resume_at[0] = max(resume_at[0], time.monotonic() + wait)
+        if not again:
+            break
     progress.finish()
+    if counts.sent - sent_before != progress.total:
+        raise ApiError(
+            f"{progress.total - counts.sent + sent_before:,} items got no answer; run the same command again"
+        )
 
 
 def _post_batch(api: Api, batch: list[Pending]) -> tuple[list[tuple[Pending, dict[str, Any]]], float]:
