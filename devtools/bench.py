@@ -71,7 +71,7 @@ CONFIG_VARS = (
     "GCP_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "JWT_SECRET_KEY", "PUBSUB_TOPIC", "FIRESTORE_DATABASE",
     "ACCESS_TOKEN_EXPIRE_MINUTES", "REFRESH_TOKEN_EXPIRE_DAYS", "RATE_LIMIT_PER_MINUTE", "LOG_LEVEL",
     "ALLOWED_ORIGINS", "ALLOWED_EMAILS", "BCRYPT_ROUNDS", "PUBLISH_TIMEOUT_SECONDS", "MAX_RETRY_ATTEMPTS",
-    "REFRESH_TOKEN_ROTATION", "REFRESH_TOKEN_GRACE_SECONDS", "FUNCTION_TARGET", "K_SERVICE",
+    "REFRESH_TOKEN_ROTATION", "REFRESH_TOKEN_GRACE_SECONDS", "TRUSTED_PROXY_HOPS", "FUNCTION_TARGET", "K_SERVICE",
 )  # fmt: skip
 LIBRARIES = (
     "functions-framework", "flask", "werkzeug", "gunicorn", "marshmallow", "pyjwt", "bcrypt",
@@ -215,6 +215,7 @@ class Tokens:
     refresh_token: str = ""
     access_token: str = ""
     logout_tokens: list[str] = field(default_factory=list)
+    refresh_tokens: list[str] = field(default_factory=list)  # one session per run: rotation retires a used token
 
 
 class Bench:
@@ -399,6 +400,7 @@ class Bench:
         self.tokens.refresh_token = first["refreshToken"]
         self.tokens.access_token = first["accessToken"]
         self.tokens.logout_tokens = [register()["refreshToken"] for _ in range(runs)]
+        self.tokens.refresh_tokens = [register()["refreshToken"] for _ in range(runs)]
 
     def first_request(self, target: str) -> RequestSpec:
         """A fresh first request for `target` that must succeed."""
@@ -408,7 +410,7 @@ class Bench:
         if target == "login":
             return RequestSpec.json_post({"email": tokens.login_email, "password": PASSWORD}, 200)
         if target == "refresh":
-            return RequestSpec.json_post({"refreshToken": tokens.refresh_token}, 200)
+            return RequestSpec.json_post({"refreshToken": tokens.refresh_tokens.pop()}, 200)
         if target == "logout":
             return RequestSpec.json_post({"refreshToken": tokens.logout_tokens.pop()}, 204)
         if target in {"capture", "api"}:
@@ -786,8 +788,10 @@ class Bench:
         spec = RequestSpec.json_post({"refreshToken": refresh_token}, 200)
         with requests.Session() as session:
             for index in bounded(plan.refreshes + 1, 30):
-                elapsed, response = timed(lambda: spec.send(refresh.url, session))
+                elapsed, response = timed(lambda spec=spec: spec.send(refresh.url, session))
                 spec.check(response)
+                # Rotation (the default) hands out the next token: use it, as a client does.
+                spec = RequestSpec.json_post({"refreshToken": response.json().get("refreshToken", refresh_token)}, 200)
                 if index:
                     refresh_times.append(elapsed)
         stored = passwords.hash_password(PASSWORD, 12)

@@ -20,6 +20,8 @@ ROUTES: dict[str, Handler] = {
 }
 DOCS_PATH = "/api/docs"
 
+DOCS_ASSETS = "/api/docs/"  # the docs page's scripts, styles and icon (shared.docs)
+
 
 @endpoint("/api/openapi.json")
 def _openapi(request: flask.Request) -> flask.Response:
@@ -30,9 +32,23 @@ def _openapi(request: flask.Request) -> flask.Response:
 
 @endpoint(DOCS_PATH)
 def _docs(request: flask.Request) -> flask.Response:
-    from shared import openapi
+    from shared import docs
 
-    return flask.Response(openapi.DOCS_PAGE, mimetype="text/html")
+    return flask.Response(
+        docs.page(), mimetype="text/html", headers={"Content-Security-Policy": docs.CONTENT_SECURITY_POLICY}
+    )
+
+
+@edge("GET")
+def _docs_asset(request: flask.Request) -> flask.Response:
+    from shared import docs
+
+    found = docs.asset(request.path.removeprefix(DOCS_ASSETS))
+    if found is None:
+        raise errors.NotFound(f"No endpoint at {request.path}; see /api/docs.")
+    body, content_type = found
+    # The pinned package fixes the files' content, so a browser may keep them for a day.
+    return flask.Response(body, content_type=content_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @edge("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -52,4 +68,6 @@ def api(request: flask.Request) -> flask.Response:
     # Exactly /api/docs: the page loads "openapi.json" relative to its own URL.
     if request.path == DOCS_PATH:
         return _docs(request)
+    if request.path.startswith(DOCS_ASSETS):
+        return _docs_asset(request)
     return _not_found(request)

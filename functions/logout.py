@@ -1,4 +1,4 @@
-"""POST /api/auth/logout — revoke the session of a refresh token."""
+"""POST /api/auth/logout — revoke the session of a refresh token (or, with `everywhere`, all of its user's)."""
 
 from datetime import UTC, datetime
 
@@ -7,9 +7,9 @@ import functions_framework
 
 from shared import accounts, clients
 from shared.http import empty_response, endpoint, load, read_json
-from shared.schemas import RefreshRequest
+from shared.schemas import LogoutRequest
 
-_schema = RefreshRequest()
+_schema = LogoutRequest()
 
 
 @functions_framework.http
@@ -17,5 +17,5 @@ _schema = RefreshRequest()
 def logout(request: flask.Request) -> flask.Response:
     """204 always once the body is valid: logging out twice, or with a dead token, is fine."""
     body = load(_schema, read_json(request))
-    accounts.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC))
+    accounts.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC), everywhere=body["everywhere"])
     return empty_response(204)

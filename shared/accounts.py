@@ -103,19 +103,27 @@ def register(db: Any, email: str, password: str, settings: Settings, now: dateti
 
 
 def login(db: Any, email: str, password: str, address: str, settings: Settings, now: datetime) -> Grant:
-    """Check the password and open a session; one 401 for unknown e-mail and wrong password."""
+    """Check the password and open a session; one 401 for unknown e-mail and wrong password.
+
+    Every answer but success costs one bcrypt check at the configured cost: an
+    unknown e-mail, a wrong or over-long password, a disabled account and a refused
+    (rate-limited) attempt take the same time, so timing tells no account apart.
+    """
     from google.cloud import firestore
 
-    ratelimit.enforce_login_limit(db, email, address, now)
+    try:
+        ratelimit.enforce_login_limit(db, email, address, now)
+    except errors.TooManyRequests:
+        passwords.burn_equivalent_time(settings.bcrypt_rounds)
+        raise
     query = db.collection(USERS).where(filter=firestore.FieldFilter("email", "==", email)).limit(1)
     found = list(query.get(**bounded()))
     user = found[0] if found else None
-    if user is None:
-        passwords.burn_equivalent_time(settings.bcrypt_rounds)
-        ok = False
-    else:
-        ok = passwords.verify_password(password, user.get("passwordHash") or "")
-    if not ok:
+    stored_hash = (user.get("passwordHash") if user is not None else None) or passwords.dummy_hash(
+        settings.bcrypt_rounds
+    )
+    matched = passwords.verify_password(password, stored_hash)  # always run: the dummy hash never matches
+    if user is None or not matched:
         ratelimit.record_login_failure(db, email, address, now)
         raise errors.Unauthorized(_INVALID_LOGIN)
     if user.get("isActive") is False:
@@ -214,20 +222,43 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
     raise errors.ServiceUnavailable("The session is busy; retry the refresh.", retry_after=1)
 
 
-def logout(db: Any, raw_token: str, now: datetime) -> None:
-    """Revoke the session of a refresh token; a no-op for unknown or already revoked tokens."""
+def logout(db: Any, raw_token: str, now: datetime, everywhere: bool = False) -> int:
+    """Revoke the session of a refresh token, or with `everywhere` every session of its user.
+
+    A no-op for unknown, malformed or already revoked tokens. Returns how many
+    sessions were revoked. Access tokens already issued live out their lifetime.
+    """
     try:
         presented = tokens.parse_refresh_token(raw_token)
     except tokens.TokenError:
-        return
+        return 0
     ref = db.collection(SESSIONS).document(presented.session_id)
     snapshot = ref.get(**bounded())
     if not snapshot.exists:
-        return
+        return 0
     session = snapshot.to_dict()
     if session.get("revokedAt") is not None:
-        return
-    if tokens.same_digest(presented.digest, session.get("refreshTokenHash")) or tokens.same_digest(
-        presented.digest, session.get("previousTokenHash")
+        return 0
+    if not (
+        tokens.same_digest(presented.digest, session.get("refreshTokenHash"))
+        or tokens.same_digest(presented.digest, session.get("previousTokenHash"))
     ):
+        return 0
+    if not everywhere:
         ref.update({"revokedAt": now, "revokedReason": "logout"}, **bounded())
+        return 1
+    return _revoke_all(db, session["userId"], now)
+
+
+def _revoke_all(db: Any, user_id: str, now: datetime) -> int:
+    """Revoke every live session of a user, in batches of at most 500 writes."""
+    from google.cloud import firestore
+
+    query = db.collection(SESSIONS).where(filter=firestore.FieldFilter("userId", "==", user_id))
+    live = [s.reference for s in query.get(**bounded()) if s.get("revokedAt") is None]
+    for start in range(0, len(live), 500):
+        batch = db.batch()
+        for reference in live[start : start + 500]:
+            batch.update(reference, {"revokedAt": now, "revokedReason": "logout everywhere"})
+        batch.commit(**bounded())
+    return len(live)

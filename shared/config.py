@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 DEFAULT_ALLOWED_ORIGINS = "chrome-extension://*,http://localhost:3000"
 MIN_JWT_KEY_BYTES = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_HEX_KEY = re.compile(r"\A[0-9a-fA-F]+\Z")
+_BASE64_KEY = re.compile(r"\A[A-Za-z0-9+/_-]+={0,2}\Z")
 
 
 class ConfigError(Exception):
@@ -118,9 +121,12 @@ SETTINGS: tuple[Setting, ...] = (
         "jwt_secret_key",
         str,
         "",
-        "HMAC key for access tokens and refresh-token derivation; at least 32 bytes. Functions that sign or "
-        "verify tokens refuse to start without it (one-line error). `health` and `retry_queue` do not need it. "
-        "In production it lives in Secret Manager.",
+        "HMAC key for access tokens and refresh-token derivation; at least 32 bytes of randomness, counted by "
+        "how the key is spelled: a key of only hex digits holds 4 bits a character (64 hex characters = 32 "
+        "bytes), one of only base64/base64url characters 6 bits (43 characters = 32 bytes, e.g. "
+        "`secrets.token_urlsafe(32)`; `=` padding does not count), any other text its UTF-8 bytes. Functions "
+        "that sign or verify tokens refuse to start without it (one-line error). `health` and `retry_queue` do "
+        "not need it. In production it lives in Secret Manager.",
         secret=True,
     ),
     Setting("PUBSUB_TOPIC", "pubsub_topic", str, "tweet-likes-raw", "Topic captures are published to."),
@@ -217,18 +223,29 @@ SETTINGS: tuple[Setting, ...] = (
         "REFRESH_TOKEN_ROTATION",
         "refresh_token_rotation",
         bool,
-        False,
-        "When `true`, each refresh returns a new `refreshToken` and retires the old one, with reuse detection "
-        "(see below).",
+        True,
+        "Each refresh returns a new `refreshToken` and retires the old one, with reuse detection (see below). "
+        "`false` restores the spec's non-rotating refresh for a client that cannot store the new token.",
     ),
     Setting(
         "REFRESH_TOKEN_GRACE_SECONDS",
         "refresh_token_grace_seconds",
         int,
-        30,
+        10,
         "With rotation: how long the previous token may be retried and still get the same new token.",
         0,
-        300,
+        60,
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        "trusted_proxy_hops",
+        int,
+        1,
+        "How many proxies we trust appended to `X-Forwarded-For`: the client is that many entries from the "
+        "right (see [Client address](#client-address)). `1` for a function's own URL, `2` behind an external "
+        "Application Load Balancer, `0` to ignore the header.",
+        0,
+        10,
     ),
 )
 # Variables that are not settings but change what an instance does; tests isolate them too.
@@ -257,6 +274,7 @@ class Settings:
     max_retry_attempts: int
     refresh_token_rotation: bool
     refresh_token_grace_seconds: int
+    trusted_proxy_hops: int
 
     @property
     def access_token_ttl_seconds(self) -> int:
@@ -267,12 +285,27 @@ class Settings:
         """The signing key, or ConfigError when it is missing or too short."""
         if not self.jwt_secret_key:
             raise ConfigError("JWT_SECRET_KEY is not set: set it to a random value of at least 32 bytes")
-        if len(self.jwt_secret_key.encode()) < MIN_JWT_KEY_BYTES:
+        strength, spelling = key_strength(self.jwt_secret_key)
+        if strength < MIN_JWT_KEY_BYTES:
             raise ConfigError(
-                f"JWT_SECRET_KEY is {len(self.jwt_secret_key.encode())} bytes: "
-                f"it must be at least {MIN_JWT_KEY_BYTES} bytes of random data"
+                f"JWT_SECRET_KEY holds {strength} bytes ({spelling}): it must hold at least "
+                f"{MIN_JWT_KEY_BYTES} bytes of random data, e.g. 64 hex or 43 base64 characters"
             )
         return self.jwt_secret_key
+
+
+def key_strength(key: str) -> tuple[int, str]:
+    """How many random bytes a key can hold, judged by its spelling, and that spelling.
+
+    A key of hex digits carries 4 bits a character (64 characters = 32 bytes), one of
+    base64 or base64url characters 6 bits (43 characters = 32 bytes); any other text
+    counts its UTF-8 bytes.
+    """
+    if _HEX_KEY.match(key):
+        return len(key) // 2, f"{len(key)} hex characters"
+    if _BASE64_KEY.match(key):
+        return len(key.rstrip("=")) * 6 // 8, f"{len(key)} base64 characters"
+    return len(key.encode("utf-8")), f"{len(key.encode('utf-8'))} bytes of text"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -90,7 +90,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "auth",
         request="Credentials",
         needs_jwt=True,
-        description="Ten failed logins per e-mail or per client address in 15 minutes lock both for the window.",
+        description=(
+            "Failed logins are limited per client address (an IPv4 address, an IPv6 /64) and per e-mail, "
+            "in 15-minute windows. After 5 failures an address waits 1, 2, 4, 8, 16, then 30 s between "
+            "attempts, and after 20 it is refused until the window ends; failures from one address never "
+            "refuse a correct login of the same e-mail from another. Only after 100 failures at one e-mail, "
+            "from all addresses together, do attempts at it wait 1, 2, 4, ... up to 60 s after the last "
+            "failure. Every refusal (401, 403, 429) takes one bcrypt check, like a wrong password."
+        ),
         answers=_answers(
             s200=Answer("Logged in.", "AuthGrant"),
             s401=Answer("Unknown e-mail or wrong password (one answer for both)."),
@@ -114,9 +121,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "logout",
         "/api/auth/logout",
-        "Revoke the session of a refresh token",
+        "Revoke the session of a refresh token, or with everywhere every session of its user",
         "auth",
-        request="RefreshRequest",
+        request="LogoutRequest",
         needs_jwt=True,
         answers=_answers(s204=Answer("Logged out (also for an unknown or already revoked token).")),
     ),

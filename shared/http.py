@@ -94,14 +94,10 @@ def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def client_address(request: flask.Request) -> str:
-    """The caller's address as the platform's front end saw it.
+    """The caller's address as the platform's front end saw it (see shared.addresses)."""
+    from shared.addresses import client_address as from_headers
 
-    The right-most X-Forwarded-For entry is the one Google's front end appended;
-    entries to its left are whatever the client chose to send.
-    """
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return hops[-1] if hops else (request.remote_addr or "unknown")
+    return from_headers(request.headers.get("X-Forwarded-For"), request.remote_addr, get_settings().trusted_proxy_hops)
 
 
 def _backend_unavailable(exc: Exception) -> bool:
@@ -112,6 +108,26 @@ def _backend_unavailable(exc: Exception) -> bool:
 
     unavailable = gexc.ServiceUnavailable | gexc.DeadlineExceeded | gexc.RetryError | gexc.InternalServerError
     return isinstance(exc, unavailable)
+
+
+def _backend_busy(exc: Exception) -> bool:
+    """Whether `exc` is Firestore refusing for now: contention (Aborted) or quota (ResourceExhausted)."""
+    if not type(exc).__module__.startswith("google."):
+        return False
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, gexc.Aborted | gexc.ResourceExhausted)
+
+
+def with_security_headers(response: flask.Response) -> flask.Response:
+    """Add the headers every answer carries: nosniff, and no-store unless the handler chose a cache policy.
+
+    Every answer of this API is per-request (tokens, a user's captures, live health), so
+    nothing may be kept by a browser or a proxy (RFC 6749 5.1 for the token answers).
+    """
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _dispatch(
@@ -145,7 +161,7 @@ def edge(*methods: str) -> Callable[[Handler], Handler]:
                 settings = get_settings()
             except ConfigError as exc:
                 log("CRITICAL", f"configuration error: {exc}")
-                return problem_response(errors.ApiError("The service is misconfigured."))
+                return with_security_headers(problem_response(errors.ApiError("The service is misconfigured.")))
             set_level(settings.log_level)
             token = bind_trace(
                 parse_trace(
@@ -160,7 +176,12 @@ def edge(*methods: str) -> Callable[[Handler], Handler]:
                 except errors.ApiError as exc:
                     response = problem_response(exc)
                 except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become 5xx
-                    if _backend_unavailable(exc):
+                    if _backend_busy(exc):
+                        log("ERROR", f"backend busy: {type(exc).__name__}: {exc}")
+                        response = problem_response(
+                            errors.ServiceUnavailable("The database is busy; try again shortly.", retry_after=2)
+                        )
+                    elif _backend_unavailable(exc):
                         log("ERROR", f"backend unavailable: {type(exc).__name__}: {exc}")
                         # A channel that lost its server reconnects only after a back-off of up to
                         # minutes; the next request builds a fresh client and connects at once.
@@ -173,6 +194,7 @@ def edge(*methods: str) -> Callable[[Handler], Handler]:
                         response = problem_response(errors.ApiError("An unexpected error occurred."))
                 if request.method != "OPTIONS":  # a preflight answer has its own CORS headers
                     response.headers.update(cors_headers(request.headers.get("Origin"), settings.allowed_origins))
+                with_security_headers(response)
                 latency = time.perf_counter() - started
                 log(
                     "WARNING" if response.status_code >= 500 else "INFO",

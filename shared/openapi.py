@@ -26,29 +26,6 @@ OPENAPI_VERSION = "3.1.0"
 BEARER = "bearerAuth"
 PROBLEM = "application/problem+json"
 
-DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tweet Capture API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.28.0/swagger-ui.css">
-</head>
-<body>
-<p style="font-family:sans-serif;margin:1em">Tweet Capture API &mdash; the OpenAPI document is
-<a href="openapi.json">openapi.json</a>.</p>
-<div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.28.0/swagger-ui-bundle.js" crossorigin></script>
-<script>
-// Relative to this page, so it also works behind a path prefix (e.g. a cloudfunctions.net URL).
-window.onload = function () {
-  window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true});
-};
-</script>
-</body>
-</html>
-"""
-
 
 class Problem(Schema):
     """RFC 9457 problem details: the body of every error response."""

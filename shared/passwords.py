@@ -1,4 +1,4 @@
-"""bcrypt password hashing at a configurable cost."""
+"""bcrypt password hashing at a configurable cost, and checks that cost the same on every path."""
 
 from __future__ import annotations
 
@@ -8,28 +8,41 @@ import bcrypt
 
 from shared.schemas import MAX_PASSWORD_BYTES
 
+# bcrypt's own base64 alphabet: 31 of its characters make a well-formed (never matching) digest.
+_NO_DIGEST = b"." * 31
+
 
 def hash_password(password: str, rounds: int) -> str:
     """A bcrypt hash of `password` at cost `rounds`; the password must fit in 72 bytes."""
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
+@functools.cache
+def dummy_hash(rounds: int) -> str:
+    """A well-formed bcrypt hash at cost `rounds` that no password matches.
+
+    Built from a fresh salt without hashing anything, so building it costs nothing
+    and the first unknown e-mail pays exactly what every later one pays.
+    """
+    return (bcrypt.gensalt(rounds) + _NO_DIGEST).decode("ascii")
+
+
 def verify_password(password: str, password_hash: str) -> bool:
-    """Whether `password` matches; False (never an error) for passwords bcrypt cannot take."""
+    """Whether `password` matches; False (never an error) for passwords bcrypt cannot take.
+
+    Every call runs one bcrypt check at the hash's cost: a password over 72 bytes is
+    checked as a stand-in against the same hash, so its refusal takes as long as a
+    wrong password's.
+    """
     encoded = password.encode("utf-8")
-    if len(encoded) > MAX_PASSWORD_BYTES:
-        return False
+    too_long = len(encoded) > MAX_PASSWORD_BYTES
     try:
-        return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+        matched = bcrypt.checkpw(b"over-long password" if too_long else encoded, password_hash.encode("ascii"))
     except ValueError:
         return False
-
-
-@functools.cache
-def _dummy_hash(rounds: int) -> str:
-    return hash_password("dummy-password-for-timing", rounds)
+    return matched and not too_long
 
 
 def burn_equivalent_time(rounds: int) -> None:
-    """Spend one bcrypt check, so an unknown e-mail costs what a wrong password costs."""
-    bcrypt.checkpw(b"not-the-password", _dummy_hash(rounds).encode("ascii"))
+    """Spend one bcrypt check at cost `rounds`, so a path with no user to check costs what one with a user does."""
+    bcrypt.checkpw(b"not-the-password", dummy_hash(rounds).encode("ascii"))

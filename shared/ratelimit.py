@@ -5,22 +5,39 @@ window (single captures and batch items have one each) and to the user's UTC-day
 window, and returns both new totals (increments whose results the commit returns,
 so there is no read). Tweets over either limit are refused and given back in a
 second commit, so the counters hold what was accepted. Failed logins: one batched
-read of two counters per login, and one batched write of two increments per
-failure. Counter documents carry `expireAt` for the TTL policy.
+read of two counters per login (this address's and this e-mail's), and one batched
+write of two increments per failure. Counter documents carry `expireAt` for the TTL
+policy.
+
+Failed logins are limited so that a stranger can slow down an owner but never lock
+them out (see the README's "Failed logins"):
+- per client address (IPv4 address, IPv6 /64), in a 15-minute window: the first 5
+  failures are free; then each next attempt waits 1, 2, 4, 8, 16, then 30 s after
+  the last failure; at 20 failures the address is refused until the window ends;
+- per e-mail, from all addresses together, in the same window: only from the 100th
+  failure on (five times what one address may ever make) each next attempt waits
+  1, 2, 4, ... up to 60 s after the last failure. Never a flat lock: the owner's
+  correct password gets through within a minute of the last failed guess.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared import errors
+from shared.addresses import address_bucket
 from shared.store import RATE_LIMITS, bounded, key_digest
 
 LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_MAX_FAILURES = 10
 DAY_SECONDS = 24 * 60 * 60
+ADDRESS_FREE_FAILURES = 5
+ADDRESS_MAX_DELAY_SECONDS = 30
+ADDRESS_BLOCK_FAILURES = 20
+EMAIL_FREE_FAILURES = 100
+EMAIL_MAX_DELAY_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -96,26 +113,57 @@ def enforce_capture_limit(db: Any, user_id: str, budget: CaptureBudget, now: dat
         raise errors.TooManyRequests("The capture limit is reached; slow down.", grant.retry_after or 60)
 
 
-def _login_windows(email: str, address: str, now: datetime) -> list[Window]:
-    return [
+def _login_windows(email: str, address: str, now: datetime) -> tuple[Window, Window]:
+    return (
+        _window("login-ip", address_bucket(address), now, LOGIN_WINDOW_SECONDS),
         _window("login-email", email, now, LOGIN_WINDOW_SECONDS),
-        _window("login-ip", address, now, LOGIN_WINDOW_SECONDS),
-    ]
+    )
+
+
+def failure_delay(failures: int, free: int, cap: int) -> int:
+    """Seconds the next attempt waits after the last failure: none before `free` failures, then doubling up to `cap`."""
+    return 0 if failures < free else min(2 ** (failures - free), cap)
+
+
+def _wait(snapshot: Any, free: int, cap: int, now: datetime) -> float:
+    if not snapshot.exists:
+        return 0.0
+    delay = failure_delay(snapshot.get("count") or 0, free, cap)
+    last = snapshot.to_dict().get("lastFailureAt")
+    if not delay or last is None:
+        return 0.0
+    return max(0.0, (last + timedelta(seconds=delay) - now).total_seconds())
 
 
 def enforce_login_limit(db: Any, email: str, address: str, now: datetime) -> None:
-    """429 when this e-mail or this address failed to log in too often in the window."""
-    windows = _login_windows(email, address, now)
-    refs = [db.collection(RATE_LIMITS).document(w.doc_id) for w in windows]
-    for snapshot in db.get_all(refs, **bounded()):
-        if snapshot.exists and (snapshot.get("count") or 0) >= LOGIN_MAX_FAILURES:
-            window = next(w for w in windows if w.doc_id == snapshot.id)
-            raise errors.TooManyRequests("Too many failed logins; wait before trying again.", _retry_after(window, now))
+    """429 (with Retry-After) when this address is blocked, or this address or e-mail must still wait."""
+    by_address, by_email = _login_windows(email, address, now)
+    refs = [db.collection(RATE_LIMITS).document(w.doc_id) for w in (by_address, by_email)]
+    snapshots = {snapshot.id: snapshot for snapshot in db.get_all(refs, **bounded())}
+    address_snapshot, email_snapshot = snapshots[by_address.doc_id], snapshots[by_email.doc_id]
+    if address_snapshot.exists and (address_snapshot.get("count") or 0) >= ADDRESS_BLOCK_FAILURES:
+        raise errors.TooManyRequests(
+            "Too many failed logins from this address; try again later.", _retry_after(by_address, now)
+        )
+    wait = max(
+        _wait(address_snapshot, ADDRESS_FREE_FAILURES, ADDRESS_MAX_DELAY_SECONDS, now),
+        _wait(email_snapshot, EMAIL_FREE_FAILURES, EMAIL_MAX_DELAY_SECONDS, now),
+    )
+    if wait > 0:
+        raise errors.TooManyRequests(
+            f"Too many failed logins; wait {math.ceil(wait)} s before trying again.", math.ceil(wait)
+        )
 
 
 def record_login_failure(db: Any, email: str, address: str, now: datetime) -> None:
-    """Count one failed login against the e-mail and the address."""
+    """Count one failed login against the address and the e-mail, noting when it happened."""
+    from google.cloud import firestore
+
     batch = db.batch()
     for window in _login_windows(email, address, now):
-        _count(db, batch, window)
+        batch.set(
+            db.collection(RATE_LIMITS).document(window.doc_id),
+            {"count": firestore.Increment(1), "lastFailureAt": now, "expireAt": window.ends_at + timedelta(hours=1)},
+            merge=True,
+        )
     batch.commit(**bounded())

@@ -167,7 +167,8 @@ class Registration(Credentials):
             "maxLength": MAX_PASSWORD_BYTES,
             "description": (
                 "At least 8 characters with an upper-case letter, a lower-case letter and a digit; "
-                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit)."
+                f"at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit); not one of the "
+                "19,640 most common passwords, whatever its case (400 says so)."
             ),
         },
     )
@@ -180,6 +181,13 @@ class Registration(Credentials):
         if len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
             problems.append(f"Must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8.")
         problems.extend(message for rule, message in PASSWORD_CLASSES if not re.search(rule, value))
+        if not problems:
+            from shared.common_passwords import is_common
+
+            if is_common(value):
+                problems.append(
+                    "Is one of the most common passwords, the first ones an attacker tries; choose another."
+                )
         if problems:
             raise ValidationError(problems)
 
@@ -188,6 +196,14 @@ class RefreshRequest(_Strict):
     """Refresh and logout body: the opaque refresh token."""
 
     refreshToken = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TOKEN_CHARS))
+
+
+class LogoutRequest(RefreshRequest):
+    """Logout body: the refresh token, and `everywhere` to end every session of its user."""
+
+    everywhere = StrictBoolean(
+        load_default=False, metadata={"description": "true: revoke every session of the token's user (default false)."}
+    )
 
 
 def _now_ms() -> int:
@@ -236,15 +252,19 @@ class TweetCapture(_Strict):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _author_unless_archive(self, data: dict[str, Any], original: Any, **_: Any) -> None:
-        if data.get("source", SOURCES[0]) == "archive" or data.get("authorUsername") is not None:
-            return
-        present = isinstance(original, dict) and original.get("authorUsername", ...) is None
-        message = "Field may not be null." if present else "Missing data for required field."
+        given = original.get("authorUsername", ...) if isinstance(original, dict) else ...
+        if data.get("source", SOURCES[0]) == "archive" or given not in (None, ...):
+            return  # a given author is checked by its field
+        message = "Field may not be null." if given is None else "Missing data for required field."
         raise ValidationError(message, "authorUsername")
 
 
 class BatchItems(fields.List):
-    """A list of capture bodies: checked here only for being objects; each is validated on its own later."""
+    """A list of capture bodies: checked here only for being objects; each is validated on its own later.
+
+    So the document says what the server enforces of the batch itself: objects. An invalid item is
+    a result of its own (`invalid` with its field errors), never a 400 for the batch.
+    """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if not isinstance(value, list):
@@ -259,7 +279,7 @@ class CaptureBatch(_Strict):
     """Batch capture body: 1 to 100 captures, each validated like a single capture's body."""
 
     tweets = BatchItems(
-        fields.Nested(TweetCapture),
+        fields.Dict(metadata={"description": "A body as /api/tweets/capture takes it (TweetCapture)."}),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
     )

@@ -42,6 +42,7 @@ def test_register_returns_the_spec_body() -> None:
         ({"email": new_email(), "password": "NOLOWERCASE1"}, {"password"}),
         ({"email": new_email(), "password": "NoDigitsAtAll"}, {"password"}),
         ({"email": new_email(), "password": "Aa1" + "é" * 35}, {"password"}),
+        ({"email": new_email(), "password": "Password1"}, {"password"}),
         ({"email": None, "password": None}, {"email", "password"}),
         ({}, {"email", "password"}),
     ],
@@ -103,6 +104,13 @@ def test_email_variants_are_one_account(spell: Any) -> None:
     assert response.mimetype == PROBLEM
 
 
+def test_a_common_password_is_a_400_that_says_why() -> None:
+    """Register refuses `Qwerty123` (upper, lower, digit, but among the most common) and names the reason."""
+    response = _post("register", {"email": new_email(), "password": "Qwerty123"})
+    assert response.status_code == 400
+    assert "most common passwords" in " ".join(response.get_json()["errors"]["password"])
+
+
 def test_allowed_emails_limits_sign_up(setenv: Any) -> None:
     """With ALLOWED_EMAILS set, only those addresses may register (403 for others)."""
     owner = new_email()
@@ -158,27 +166,26 @@ def test_disabled_account_is_403(db: Any) -> None:
     assert _post("login", {"email": email, "password": STRONG_PASSWORD}).status_code == 403
 
 
-def test_failed_logins_are_rate_limited_per_email() -> None:
-    """After 10 failures for one e-mail, login answers 429 with Retry-After, even with the right password."""
+def test_failures_from_many_addresses_do_not_lock_the_owner_out() -> None:
+    """Ten failures for one e-mail from ten addresses: the right password still logs in (no flat per-e-mail lock)."""
     email = new_email()
     register(email=email)
     client = function_client("login")
     for i in range(10):
         headers = {"X-Forwarded-For": f"198.51.100.{i}"}
         assert client.post("/", json={"email": email, "password": "Wrong-1a"}, headers=headers).status_code == 401
-    blocked = client.post("/", json={"email": email, "password": STRONG_PASSWORD})
-    assert blocked.status_code == 429
-    assert 1 <= int(blocked.headers["Retry-After"]) <= 15 * 60
-    assert blocked.mimetype == PROBLEM
+    assert client.post("/", json={"email": email, "password": STRONG_PASSWORD}).status_code == 200
 
 
 def test_failed_logins_are_rate_limited_per_address() -> None:
-    """Ten failures from one address across many e-mails block that address (429)."""
+    """Five failures from one address across many e-mails slow that address down (429 with Retry-After)."""
     client = function_client("login")
     address = {"X-Forwarded-For": f"203.0.113.{datetime.now(UTC).microsecond % 250}, 192.0.2.{id(client) % 250}"}
-    for _ in range(10):
+    for _ in range(5):
         assert client.post("/", json={"email": new_email(), "password": "x"}, headers=address).status_code == 401
-    assert client.post("/", json={"email": new_email(), "password": "x"}, headers=address).status_code == 429
+    blocked = client.post("/", json={"email": new_email(), "password": "x"}, headers=address)
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert blocked.mimetype == PROBLEM
 
 
 def test_sessions_keep_only_a_hash_of_the_refresh_token(db: Any) -> None:
@@ -205,14 +212,25 @@ def test_timestamps_are_timezone_aware_utc(db: Any) -> None:
     assert abs(account["createdAt"] - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-def test_refresh_returns_a_new_access_token() -> None:
-    """200 with accessToken, expiresIn and tokenType, and no refresh token by default."""
+def test_refresh_returns_a_new_access_token_and_rotates_by_default() -> None:
+    """200 with accessToken, expiresIn, tokenType and, rotation being the default, a new refreshToken."""
     user = register()
     response = _post("refresh", {"refreshToken": user["refreshToken"]})
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"accessToken", "expiresIn", "tokenType"}
+    assert set(body) == {"accessToken", "refreshToken", "expiresIn", "tokenType"}
+    assert body["refreshToken"] != user["refreshToken"]
     assert tokens.verify_access_token(body["accessToken"], JWT_KEY) == user["userId"]
+
+
+def test_without_rotation_refresh_returns_only_an_access_token(setenv: Any) -> None:
+    """REFRESH_TOKEN_ROTATION=false restores the spec's answer: no refreshToken, the old one keeps working."""
+    setenv(REFRESH_TOKEN_ROTATION="false")
+    user = register()
+    for _ in range(2):
+        response = _post("refresh", {"refreshToken": user["refreshToken"]})
+        assert response.status_code == 200
+        assert set(response.get_json()) == {"accessToken", "expiresIn", "tokenType"}
 
 
 @pytest.mark.parametrize("mutate", ["expired", "revoked", "tampered", "access-token", "unknown-session"])

@@ -8,7 +8,7 @@ import pytest
 from shared.config import ConfigError, load_settings
 from tests.support import ROOT
 
-KEY = "k" * 32
+KEY = "0123456789abcdef" * 4  # 64 hex characters: 32 bytes
 
 
 def test_defaults_match_the_contract() -> None:
@@ -23,7 +23,9 @@ def test_defaults_match_the_contract() -> None:
     assert settings.bcrypt_rounds == 12
     assert settings.publish_timeout_seconds == 3.0
     assert settings.max_retry_attempts == 5
-    assert settings.refresh_token_rotation is False
+    assert settings.refresh_token_rotation is True
+    assert settings.refresh_token_grace_seconds == 10
+    assert settings.trusted_proxy_hops == 1
     assert settings.allowed_origins == ("chrome-extension://*", "http://localhost:3000")
     assert settings.allowed_emails is None
 
@@ -49,6 +51,9 @@ def test_allowed_emails_are_normalised() -> None:
         ("REFRESH_TOKEN_ROTATION", "maybe"),
         ("LOG_LEVEL", "LOUD"),
         ("JWT_SECRET_KEY", "too-short"),
+        ("TRUSTED_PROXY_HOPS", "-1"),
+        ("TRUSTED_PROXY_HOPS", "one"),
+        ("REFRESH_TOKEN_GRACE_SECONDS", "3600"),
     ],
 )
 def test_bad_values_are_refused(name: str, value: str) -> None:
@@ -107,3 +112,28 @@ def test_allowed_origins_are_compared_in_lower_case() -> None:
         {"ALLOWED_ORIGINS": "Chrome-Extension://ABCDEFGHIJKLMNOPABCDEFGHIJKLMNOP, HTTP://LocalHost:3000"}
     )
     assert settings.allowed_origins == ("chrome-extension://abcdefghijklmnopabcdefghijklmnop", "http://localhost:3000")
+
+
+@pytest.mark.parametrize(
+    ("key", "usable"),
+    [
+        ("0123456789abcdef" * 4, True),  # 64 hex characters = 32 bytes
+        ("0123456789abcdef" * 2 + "0123456789abcde", False),  # 62 hex characters = 31 bytes
+        ("0123456789abcdef" * 2, False),  # 32 hex characters: 16 bytes, though 32 characters long
+        ("A" * 42 + "Q", True),  # 43 base64 characters = 32 bytes (secrets.token_urlsafe(32))
+        ("A" * 42, False),  # 42 base64 characters = 31 bytes
+        ("abcdefghij" * 4 + "==", False),  # padding is not data: 40 base64 characters = 30 bytes
+        ("Zm9v+/" * 8, True),  # 48 base64 characters = 36 bytes
+        ("a key with spaces, 32 bytes long", True),  # other text: its UTF-8 bytes
+        ("é" * 16, True),  # 16 characters, 32 bytes of UTF-8
+        ("a key with spaces, 31 bytes lon", False),
+    ],
+)
+def test_the_key_length_counts_the_bytes_its_spelling_can_hold(key: str, usable: bool) -> None:
+    """Hex keys count 4 bits a character, base64 keys 6, other text its UTF-8 bytes; 32 bytes are needed."""
+    settings = load_settings({"JWT_SECRET_KEY": key}) if usable else None
+    if usable:
+        assert settings is not None and settings.require_jwt_secret() == key
+    else:
+        with pytest.raises(ConfigError, match="JWT_SECRET_KEY holds"):
+            load_settings({"JWT_SECRET_KEY": key})

@@ -17,14 +17,14 @@ from shared import errors, openapi
 from shared.accounts import Grant
 from shared.capture import CaptureResult
 from shared.endpoints import BY_PATH
-from shared.schemas import Credentials, RefreshRequest, Registration, TweetCapture
+from shared.schemas import Credentials, LogoutRequest, RefreshRequest, Registration, TweetCapture
 from tests.support import ROOT, STRONG_PASSWORD, tweet_body
 
 REQUEST_SCHEMAS = {
     "/api/auth/register": Registration,
     "/api/auth/login": Credentials,
     "/api/auth/refresh": RefreshRequest,
-    "/api/auth/logout": RefreshRequest,
+    "/api/auth/logout": LogoutRequest,
     "/api/tweets/capture": TweetCapture,
 }
 JSON_BODY_ERRORS = {"400", "405", "413", "415", "500", "503"}
@@ -250,11 +250,29 @@ def test_the_password_rules_are_documented(document: dict[str, Any]) -> None:
     assert "pattern" not in _property(document, Credentials, "password")
 
 
+def test_only_the_docs_routes_load_the_docs_page() -> None:
+    """Importing every entry point loads neither shared.docs nor Swagger UI's package; serving it never does."""
+    code = (
+        "import sys, main\n"
+        "for name in main.__all__: getattr(main, name)\n"
+        "print('shared.docs' in sys.modules)\n"
+        "from shared import docs\n"
+        "docs.page(); docs.asset('swagger-ui-bundle.js')\n"
+        "print('flask_swagger_ui' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
 def test_the_docs_page_loads_the_document_relatively() -> None:
     """The page fetches "openapi.json" relative to /api/docs (so it works under any prefix) and links to it."""
-    assert 'url: "openapi.json"' in openapi.DOCS_PAGE
-    assert '<a href="openapi.json">' in openapi.DOCS_PAGE
-    assert "/api/openapi.json" not in openapi.DOCS_PAGE
+    from shared import docs
+
+    assert 'url: "openapi.json"' in docs.asset("init.js")[0].decode()
+    assert '<a href="openapi.json">' in docs.page().decode()
+    assert "/api/openapi.json" not in docs.page().decode()
 
 
 @pytest.mark.parametrize(("value", "accepted"), [(1763548200000, True), (1763548200000.0, True), (1.5, False)])

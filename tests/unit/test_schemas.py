@@ -131,3 +131,49 @@ def test_required_capture_fields(field: str) -> None:
     with pytest.raises(ValidationError) as info:
         TweetCapture().load(body)
     assert field in info.value.messages
+
+
+@pytest.mark.parametrize("password", ["Password1", "Qwerty123", "iLoveYou1", "Iloveyou1 ", "Passw0rd", "Abcd1234"])
+def test_common_passwords_are_refused_whatever_their_case(password: str) -> None:
+    """A password from the list of the most common ones is refused with a message that says so."""
+    with pytest.raises(ValidationError) as raised:
+        Registration().load({"email": "a@b.co", "password": password})
+    assert any("most common passwords" in m for m in raised.value.messages["password"])
+
+
+def test_the_common_password_list_is_shipped_and_large() -> None:
+    """At least the 10,000 most common passwords, read from the package (no network), all lower-case."""
+    from shared.common_passwords import common_passwords
+
+    listed = common_passwords()
+    assert len(listed) >= 10_000
+    assert {"123456", "password", "qwerty", "iloveyou"} <= listed
+    assert all(p == p.lower() for p in listed)
+
+
+def test_a_strong_uncommon_password_is_accepted() -> None:
+    """The list refuses only what is on it."""
+    assert Registration().load({"email": "a@b.co", "password": "Correct-Horse-9"})["password"] == "Correct-Horse-9"
+
+
+def test_only_registration_loads_the_list() -> None:
+    """Importing every entry point and validating a login leaves the list unread; a registration reads it."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    code = (
+        "import sys, main\n"
+        "for name in main.__all__: getattr(main, name)\n"
+        "from shared.schemas import Credentials, Registration\n"
+        "Credentials().load({'email': 'a@b.co', 'password': 'Password1'})\n"
+        "print('shared.common_passwords' in sys.modules)\n"
+        "Registration().load({'email': 'a@b.co', 'password': 'Correct-Horse-9'})\n"
+        "print('shared.common_passwords' in sys.modules)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "JWT_SECRET_KEY": "0123456789abcdef" * 4, "GCP_PROJECT_ID": "demo-x"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -95,6 +95,26 @@ def test_foreign_refresh_tokens_do_not_parse(raw: str) -> None:
         tokens.parse_refresh_token(raw)
 
 
+@pytest.mark.parametrize(
+    "session_id",
+    [
+        "0x" + "a" * 30,  # int(..., 16) takes a 0x prefix
+        " " + "a" * 31,  # ... and surrounding spaces
+        "a" * 31 + "\n",
+        "a_" + "b" * 30,  # ... and underscores between digits
+        "+" + "a" * 31,  # ... and a sign
+        "A" * 32,  # upper-case hex is not how session ids are written
+        "a" * 31 + "\u0661",  # a non-ASCII digit
+    ],
+    ids=["0x", "space", "newline", "underscore", "sign", "upper", "arabic-digit"],
+)
+def test_the_session_id_part_is_exactly_32_lower_case_hex_digits(session_id: str) -> None:
+    """Only `[0-9a-f]{32}` names a session: no prefix, sign, space, underscore or capital sneaks through."""
+    assert len(session_id) == 32
+    with pytest.raises(tokens.TokenError):
+        tokens.parse_refresh_token(f"rt1.{session_id}.secret")
+
+
 def test_an_access_token_is_not_a_refresh_token() -> None:
     """Presenting a JWT as a refresh token fails to parse."""
     with pytest.raises(tokens.TokenError):
@@ -109,3 +129,19 @@ def test_password_round_trip_and_long_passwords() -> None:
     assert not passwords.verify_password("x" * 73, hashed)
     assert not passwords.verify_password("é" * 40, hashed)
     assert not passwords.verify_password("x", "not-a-hash")
+
+
+def test_every_wrong_password_costs_one_bcrypt_check_at_the_hashs_cost() -> None:
+    """Over-long passwords are checked against the stored hash too, and the dummy hash has the configured cost."""
+    import time
+
+    hashed = passwords.hash_password("Correct-Horse-9", 10)
+    durations: dict[str, float] = {}
+    for _ in range(3):  # the fastest of three: pauses of a busy machine only ever add time
+        for name, password in [("wrong", "Wrong-Horse-9"), ("over-long", "é" * 40)]:
+            started = time.perf_counter()
+            assert not passwords.verify_password(password, hashed)
+            durations[name] = min(durations.get(name, 1e9), time.perf_counter() - started)
+    assert durations["over-long"] > durations["wrong"] / 2, durations  # bcrypt ran, not a short cut
+    assert passwords.dummy_hash(10).startswith("$2b$10$") and passwords.dummy_hash(4).startswith("$2b$04$")
+    assert not passwords.verify_password("anything", passwords.dummy_hash(4))

@@ -1,0 +1,148 @@
+"""Failed-login limits on the Firestore emulator: a stranger is slowed and blocked, the owner never locked out.
+
+The long sequences call shared.accounts.login with a simulated clock (the same
+code the login function runs, on the real emulator), so minutes of back-off take
+no time; the short ones go through the login entry point with X-Forwarded-For.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared import accounts, errors, ratelimit
+from shared.config import get_settings
+from tests.support import STRONG_PASSWORD, function_client, new_email, register
+
+WRONG = "Wrong-Password-1"
+
+
+def _window_start() -> datetime:
+    """The start of a 15-minute window well ahead of now, so nothing else counts in it."""
+    seconds = ratelimit.LOGIN_WINDOW_SECONDS
+    return datetime.fromtimestamp((int(time.time()) // seconds + 8) * seconds, tz=UTC)
+
+
+def _attempt(db: Any, email: str, password: str, address: str, now: datetime) -> tuple[int, int | None]:
+    """One login at simulated time `now`: its status and Retry-After."""
+    try:
+        accounts.login(db, email, password, address, get_settings(), now)
+    except errors.ApiError as exc:
+        retry_after = exc.headers.get("Retry-After")
+        return exc.status, int(retry_after) if retry_after else None
+    return 200, None
+
+
+def _post(client: Any, email: str, password: str, forwarded_for: str) -> Any:
+    return client.post("/", json={"email": email, "password": password}, headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_an_address_that_keeps_failing_is_slowed_then_blocked(db: Any) -> None:
+    """5 free failures, then waits of 1, 2, 4, 8, 16, 30 s between attempts, then refused until the window ends."""
+    email = new_email()
+    register(email=email)
+    attacker = "203.0.113.66"
+    now = _window_start()
+    waits = []
+    failures = 0
+    while True:
+        status, retry_after = _attempt(db, email, WRONG, attacker, now)
+        if status == 401:
+            failures += 1
+            continue
+        assert status == 429 and retry_after is not None
+        if failures >= ratelimit.ADDRESS_BLOCK_FAILURES:
+            break
+        waits.append(retry_after)
+        # Too early by a second: still refused, and not counted as a failure.
+        assert _attempt(db, email, WRONG, attacker, now + timedelta(seconds=retry_after - 1))[0] == 429
+        now += timedelta(seconds=retry_after)
+    assert failures == 20
+    assert waits == [1, 2, 4, 8, 16] + [30] * 10
+    window_end = _window_start() + timedelta(seconds=ratelimit.LOGIN_WINDOW_SECONDS)
+    assert retry_after == int((window_end - now).total_seconds())
+    # Blocked: even the right password from that address waits for the window's end.
+    assert _attempt(db, email, STRONG_PASSWORD, attacker, now + timedelta(seconds=60))[0] == 429
+    assert _attempt(db, email, STRONG_PASSWORD, attacker, window_end)[0] == 200
+
+
+def test_an_attackers_failures_never_lock_the_owner_out(db: Any) -> None:
+    """With the attacker's address blocked, the owner's correct password from another address logs in at once."""
+    email = new_email()
+    register(email=email)
+    attacker, owner = "203.0.113.66", "198.51.100.20"
+    now = _window_start()
+    failures = 0
+    while failures < ratelimit.ADDRESS_BLOCK_FAILURES:
+        status, retry_after = _attempt(db, email, WRONG, attacker, now)
+        if status == 401:
+            failures += 1
+        else:
+            now += timedelta(seconds=retry_after or 1)
+    assert _attempt(db, email, WRONG, attacker, now)[0] == 429
+    assert _attempt(db, email, STRONG_PASSWORD, owner, now) == (200, None)
+
+
+def test_one_address_can_never_reach_the_per_email_threshold() -> None:
+    """An address is blocked long before the e-mail's limit starts: one attacker cannot make the e-mail wait."""
+    assert ratelimit.ADDRESS_BLOCK_FAILURES * 5 <= ratelimit.EMAIL_FREE_FAILURES
+
+
+def test_many_addresses_meet_growing_delays_at_one_email_never_a_lock(db: Any) -> None:
+    """From the 100th failure at one e-mail, attempts wait 1, 2, 4 ... 60 s; the owner gets in after each wait."""
+    email = new_email()
+    register(email=email)
+    now = _window_start()
+    for i in range(ratelimit.EMAIL_FREE_FAILURES):
+        assert _attempt(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
+    waits = []
+    for i in range(10):
+        status, retry_after = _attempt(db, email, STRONG_PASSWORD, f"192.0.2.{i + 1}", now)
+        assert status == 429 and retry_after is not None
+        waits.append(retry_after)
+        now += timedelta(seconds=retry_after)
+        assert _attempt(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401  # a fresh address guesses
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
+    # However long the attack goes on, the owner waits at most 60 s after the last guess.
+    assert _attempt(db, email, STRONG_PASSWORD, "192.0.2.200", now + timedelta(seconds=60)) == (200, None)
+
+
+def test_through_the_entry_point_the_owner_logs_in_while_the_attacker_is_slowed() -> None:
+    """After 5 failures from one address its next try is a 429 with Retry-After; the owner elsewhere gets 200."""
+    email = new_email()
+    register(email=email)
+    client = function_client("login")
+    for _ in range(ratelimit.ADDRESS_FREE_FAILURES):
+        assert _post(client, email, WRONG, "203.0.113.66").status_code == 401
+    slowed = _post(client, email, STRONG_PASSWORD, "203.0.113.66")
+    assert slowed.status_code == 429 and 1 <= int(slowed.headers["Retry-After"]) <= 2
+    assert slowed.mimetype == "application/problem+json"
+    assert _post(client, email, STRONG_PASSWORD, "198.51.100.20").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("hops", "spellings", "elsewhere"),
+    [
+        # Spoofed left-hand entries change nothing: the right-most entry is the front end's.
+        ("1", [f"10.9.8.{i}, 203.0.113.66" for i in range(6)], "1.2.3.4, 203.0.113.67"),
+        # Behind a load balancer: client, then the balancer's own address.
+        ("2", [f"10.9.8.{i}, 203.0.113.66, 198.51.100.{i}" for i in range(6)], "203.0.113.67, 198.51.100.1"),
+        # One IPv6 subscriber's /64 is one bucket.
+        ("1", [f"2001:db8:1:2::{i:x}" for i in range(1, 7)], "2001:db8:1:3::1"),
+        # Garbage in the trusted entry: one shared bucket, never one the client picks.
+        ("1", ["not-an-ip", "999.1.1.1", "::g", "1.2.3", "x, y", "203.0.113.66, bogus"], "203.0.113.67"),
+    ],
+    ids=["spoofed-left", "two-hops", "ipv6-64", "garbage"],
+)
+def test_the_address_bucket_is_what_the_front_end_saw(
+    setenv: Any, hops: str, spellings: list[str], elsewhere: str
+) -> None:
+    """Six failures under six spellings of one client share a bucket (the sixth is slowed); another client is not."""
+    setenv(TRUSTED_PROXY_HOPS=hops)
+    client = function_client("login")
+    statuses = [_post(client, new_email(), WRONG, spelling).status_code for spelling in spellings]
+    assert statuses == [401] * 5 + [429]
+    assert _post(client, new_email(), WRONG, elsewhere).status_code == 401
