@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 
 from shared import ratelimit
 from shared.capture import capture_tweets
+from shared.errors import field_errors
 from shared.publish import Publisher
 from shared.schemas import TweetCapture
 
@@ -49,8 +50,7 @@ def _validated(items: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any] | N
         try:
             checked.append((_schema.load(item), {"index": index, "tweetId": item["tweetId"]}))
         except ValidationError as exc:
-            errors = {name: messages if isinstance(messages, list) else [str(messages)]
-                      for name, messages in exc.normalized_messages().items()}  # fmt: skip
+            errors = field_errors(exc.normalized_messages())
             checked.append(
                 (None, {"index": index, "tweetId": _readable_id(item), "status": "invalid", "errors": errors})
             )

@@ -1,36 +1,41 @@
 """Capture liked tweets: store each once per user, publish it, never lose it.
 
 One request captures one tweet (`capture_tweet`) or up to a hundred
-(`capture_tweets`); both take the same steps, chosen so that a process dying
-between any two of them leaves every stored tweet recoverable by the queue replay:
+(`capture_tweets`); both take the same steps through the outbox (`shared.outbox`),
+chosen so that a process dying between any two of them leaves every stored tweet
+recoverable by the queue replay:
 
-1. One atomic batch creates each tweet document and its queue item (both keyed by
+1. One atomic commit creates each tweet document and its queue item (both keyed by
    `{userId}_{tweetId}`). `create` fails if the tweet exists: that is the dedup, with
-   no read before it and no transaction. When the batch fails on an existing tweet,
-   one batched read names the tweets already captured and the rest are created
-   again (a concurrent capture can only shrink the set, so this ends). The queue
-   items are due only after a short lease, so the replay leaves in-flight captures alone.
-2. Publish every stored tweet to Pub/Sub, together bounded by PUBLISH_TIMEOUT_SECONDS.
-3. One batch settles them: each published tweet gets its message id and loses its
-   queue item; each failed one has its queue item made due at once. If this last
-   step is lost, the items simply come due after their lease and are replayed
-   (same dedupKey).
+   no read before it and no transaction. When the commit fails on an existing tweet,
+   one batched read tells the tweets already captured (`duplicate`) from those the
+   user had unliked, which are liked again: their documents are updated, conditioned
+   on the version just read, with a new queue item for the new `liked` event. Then
+   the rest is committed again (a concurrent capture or unlike can only change what
+   the next read shows, so this ends). Queue items are due only after a short lease,
+   so the replay leaves in-flight captures alone.
+2. Publish every stored tweet's event to Pub/Sub, together bounded by PUBLISH_TIMEOUT_SECONDS.
+3. One commit settles them: each published event is recorded on its tweet and loses
+   its queue item; each failed one has its queue item made due at once. If this last
+   step is lost, the items simply come due after their lease and are replayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from shared.logs import log
-from shared.publish import Publisher, PublishFailed, build_message
+from shared import errors
+from shared.outbox import IN_FLIGHT_LEASE, Event, deliver, like_event
+from shared.publish import Publisher, PublishFailed
 from shared.store import QUEUE, TWEETS, bounded, dedup_key
 
-IN_FLIGHT_LEASE = timedelta(minutes=2)
-# A commit holds at most 500 writes; a batch of 100 tweets writes 200.
+__all__ = ["IN_FLIGHT_LEASE", "CaptureResult", "capture_tweet", "capture_tweets", "store_capture", "store_captures"]
+
 MAX_BATCH_ITEMS = 100
+_MAX_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,12 @@ class CaptureResult:
         return {"status": "duplicate", "tweetId": self.tweet_id, "message": "Tweet already captured"}
 
 
-def _tweet_document(user_id: str, tweet: dict[str, Any]) -> dict[str, Any]:
+def _tweet_document(user_id: str, tweet: dict[str, Any], order: int) -> dict[str, Any]:
+    """A new capture document.
+
+    `createdAt` is the commit's time, the same for a whole batch; `captureOrder` keeps the
+    batch's request order among them (the listing sorts by both).
+    """
     from google.cloud import firestore
 
     return {
@@ -64,116 +74,90 @@ def _tweet_document(user_id: str, tweet: dict[str, Any]) -> dict[str, Any]:
         "rawData": tweet,
         "publishedAt": None,
         "createdAt": firestore.SERVER_TIMESTAMP,
+        "captureOrder": order,
+        "likeSeq": 0,
+        "unlikedAt": None,
+        "deliveries": {},
+        "failedSeq": None,
     }
 
 
-def _queue_item(user_id: str, tweet: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _relike(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
+    """The update that likes an unliked capture again (its capture time stays the first one's)."""
     return {
-        "userId": user_id,
-        "tweetId": tweet["tweetId"],
-        "tweetData": tweet,
-        "captureDate": now.date().isoformat(),
-        "status": "pending",
-        "attempts": 0,
-        "nextAttemptAt": now + IN_FLIGHT_LEASE,
-        "lastAttemptAt": None,
-        "errorMessage": None,
-        "createdAt": now,
-        "updatedAt": now,
+        "rawData": tweet,
+        "likeSeq": sequence,
+        "unlikedAt": None,
+        "pubsubMessageId": None,
+        "publishedAt": None,
+        "failedSeq": None,
     }
 
 
-def _create_all(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], now: datetime) -> None:
-    """Create every tweet and its queue item in one atomic commit; Conflict if any tweet exists."""
+def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
+    """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
     batch = db.batch()
-    for tweet in tweets:
-        key = dedup_key(user_id, tweet["tweetId"])
-        batch.create(db.collection(TWEETS).document(key), _tweet_document(user_id, tweet))
-        batch.create(db.collection(QUEUE).document(key), _queue_item(user_id, tweet, now))
+    for order, tweet in enumerate(tweets):
+        ref = db.collection(TWEETS).document(dedup_key(user_id, tweet["tweetId"]))
+        snapshot = unliked.get(tweet["tweetId"])
+        if snapshot is None:
+            batch.create(ref, _tweet_document(user_id, tweet, order))
+            event = like_event(user_id, tweet, 0, now)
+        else:
+            event = like_event(user_id, tweet, (snapshot.get("likeSeq") or 0) + 1, now)
+            batch.update(
+                ref, _relike(tweet, event.sequence), option=db.write_option(last_update_time=snapshot.update_time)
+            )
+        batch.create(db.collection(QUEUE).document(event.item_id), event.queue_item(now))
     batch.commit(**bounded())
 
 
-def _already_captured(db: Any, user_id: str, tweets: Sequence[dict[str, Any]]) -> set[str]:
-    """The tweet ids among `tweets` that this user has captured (one batched read)."""
+def _captured(db: Any, user_id: str, tweets: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The snapshots of the tweets among `tweets` that this user has captured (one batched read)."""
     refs = [db.collection(TWEETS).document(dedup_key(user_id, t["tweetId"])) for t in tweets]
-    return {snapshot.get("tweetId") for snapshot in db.get_all(refs, **bounded()) if snapshot.exists}
+    return {snapshot.get("tweetId"): snapshot for snapshot in db.get_all(refs, **bounded()) if snapshot.exists}
 
 
-def store_captures(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Step 1 for distinct tweets: create the new ones with their queue items; the tweets created, in order."""
-    from google.api_core.exceptions import Conflict
+def store_captures(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], now: datetime) -> list[Event]:
+    """Step 1 for distinct tweets: the `liked` events stored (new captures and re-likes), in order."""
+    from google.api_core.exceptions import Conflict, FailedPrecondition
 
-    pending = list(tweets)
-    while pending:
+    pending, unliked = list(tweets), {}
+    for _ in range(_MAX_ROUNDS):
+        if not pending:
+            return []
         try:
-            _create_all(db, user_id, pending, now)
-        except Conflict:
-            if len(pending) == 1:
-                return []
-            existing = _already_captured(db, user_id, pending)
-            if not existing:  # the conflicting queue item outlived its tweet: settle one by one
-                return [t for t in pending if store_captures(db, user_id, [t], now)]
-            pending = [t for t in pending if t["tweetId"] not in existing]
+            _commit(db, user_id, pending, unliked, now)
+        except (Conflict, FailedPrecondition):
+            captured = _captured(db, user_id, pending)
+            unliked = {tid: snap for tid, snap in captured.items() if snap.get("unlikedAt") is not None}
+            pending = [t for t in pending if t["tweetId"] not in captured or t["tweetId"] in unliked]
             continue
-        return pending
-    return []
+        return [like_event(user_id, t, _next_sequence(unliked.get(t["tweetId"])), now) for t in pending]
+    raise errors.ServiceUnavailable("These tweets are being changed by other requests; send them again.", 1)
+
+
+def _next_sequence(snapshot: Any) -> int:
+    return 0 if snapshot is None else (snapshot.get("likeSeq") or 0) + 1
 
 
 def store_capture(db: Any, user_id: str, tweet: dict[str, Any], now: datetime) -> bool:
-    """Step 1 for one tweet: create it and its queue item atomically; False if already captured."""
+    """Step 1 for one tweet: create it (or like it again) with its queue item; False if already captured."""
     return bool(store_captures(db, user_id, [tweet], now))
-
-
-def mark_published(db: Any, key: str, message_id: str) -> None:
-    """Step 3a: record the message id on the tweet and drop its queue item, in one batch."""
-    batch = db.batch()
-    _settle_published(db, batch, key, message_id)
-    batch.commit(**bounded())
-
-
-def _settle_published(db: Any, batch: Any, key: str, message_id: str) -> None:
-    from google.cloud import firestore
-
-    batch.update(
-        db.collection(TWEETS).document(key),
-        {"pubsubMessageId": message_id, "publishedAt": firestore.SERVER_TIMESTAMP},
-    )
-    batch.delete(db.collection(QUEUE).document(key))
-
-
-def _settle(db: Any, outcomes: Sequence[tuple[str, str | PublishFailed]], now: datetime) -> None:
-    """Step 3 in one commit: published tweets get their message id, failed ones' queue items are due now."""
-    batch = db.batch()
-    for key, outcome in outcomes:
-        if isinstance(outcome, PublishFailed):
-            update = {"nextAttemptAt": now, "errorMessage": str(outcome), "updatedAt": now}
-            batch.update(db.collection(QUEUE).document(key), update)
-        else:
-            _settle_published(db, batch, key, outcome)
-    batch.commit(**bounded())
 
 
 def capture_tweets(
     db: Any, publisher: Publisher, user_id: str, tweets: Sequence[dict[str, Any]], now: datetime
 ) -> dict[str, CaptureResult]:
     """Store, publish and settle distinct tweets (see the module docstring); each tweet id's result."""
-    stored = store_captures(db, user_id, tweets, now)
     results = {t["tweetId"]: CaptureResult("duplicate", t["tweetId"]) for t in tweets}
-    if not stored:
-        return results
-    capture_date = now.date().isoformat()
-    published = publisher.publish_all([build_message(user_id, tweet, capture_date) for tweet in stored])
-    outcomes = [(dedup_key(user_id, t["tweetId"]), outcome) for t, outcome in zip(stored, published, strict=True)]
-    for tweet, (key, outcome) in zip(stored, outcomes, strict=True):
-        if isinstance(outcome, PublishFailed):
-            log("WARNING", "publish failed; capture queued", dedupKey=key, error=str(outcome))
-            results[tweet["tweetId"]] = CaptureResult("queued", tweet["tweetId"])
-        else:
-            results[tweet["tweetId"]] = CaptureResult("published", tweet["tweetId"], outcome)
-    try:
-        _settle(db, outcomes, now)
-    except Exception as late:  # noqa: BLE001 - the items still come due after their lease (same dedupKey)
-        log("ERROR", "could not settle captures; the replay sends them", count=len(outcomes), error=type(late).__name__)
+    stored = store_captures(db, user_id, tweets, now)
+    if stored:
+        for event, outcome in zip(stored, deliver(db, publisher, stored, now), strict=True):
+            failed = isinstance(outcome, PublishFailed)
+            results[event.tweet_id] = CaptureResult(
+                "queued" if failed else "published", event.tweet_id, None if failed else outcome
+            )
     return results
 
 

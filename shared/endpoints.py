@@ -158,6 +158,53 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         answers=_answers(s200=Answer("One result per item, in request order, and a summary.", "BatchResult")),
     ),
     Endpoint(
+        "lookup",
+        "/api/tweets/lookup",
+        "Which of these tweets the user has captured, and how each stands",
+        "tweets",
+        request="LookupRequest",
+        bearer=True,
+        needs_jwt=True,
+        description=(
+            "Up to 500 ids in one batched read: for each distinct id `published`, `queued` (stored, not yet on "
+            "the topic), `failed` (the replay gave up), `unliked` or `absent`, and when it was captured. Another "
+            "user's captures are always `absent`."
+        ),
+        answers=_answers(s200=Answer("One entry per distinct requested id.", "LookupResult")),
+    ),
+    Endpoint(
+        "list_tweets",
+        "/api/tweets",
+        "The user's captures, oldest first, page by page",
+        "tweets",
+        methods=("GET",),
+        query="ListQuery",
+        bearer=True,
+        needs_jwt=True,
+        description=(
+            "Paging from no cursor until `nextCursor` is null yields every capture exactly once, even while new "
+            "ones arrive (they appear on later pages). A cursor from another user or altered is a 400."
+        ),
+        answers=_answers(s200=Answer("A page of captures and the cursor of the next one.", "TweetPage")),
+    ),
+    Endpoint(
+        "unlike",
+        "/api/tweets/unlike",
+        "The user took a like back: keep the capture, publish an `unliked` event",
+        "tweets",
+        request="UnlikeRequest",
+        bearer=True,
+        needs_jwt=True,
+        description=(
+            "The capture is kept with `unlikedAt` and one message with `event: unliked` goes through the outbox "
+            "(queued when Pub/Sub is down). Capturing the tweet again likes it again."
+        ),
+        answers=_answers(
+            s200=Answer("`unliked`, or `already_unliked` for a repeat (nothing published).", "UnlikeResult"),
+            s404=Answer("This account never captured the tweet."),
+        ),
+    ),
+    Endpoint(
         "health",
         "/api/health",
         "Whether Firestore and Pub/Sub are reachable",

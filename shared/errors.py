@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 
 class ApiError(Exception):
@@ -125,3 +126,15 @@ class ServiceUnavailable(ApiError):
 
     def __init__(self, detail: str, retry_after: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def field_errors(messages: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as `{field: [message, ...]}`, list items named `field.index`."""
+    flat: dict[str, list[str]] = {}
+    for name, found in messages.items():
+        key = f"{prefix}{name}"
+        if isinstance(found, Mapping):
+            flat.update(field_errors(found, f"{key}."))
+        else:
+            flat[key] = [str(m) for m in found] if isinstance(found, list) else [str(found)]
+    return flat

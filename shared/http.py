@@ -85,10 +85,7 @@ def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return schema.load(body)
     except ValidationError as exc:
-        messages = exc.normalized_messages()
-        raise errors.ValidationFailed(
-            {field: msgs if isinstance(msgs, list) else [str(msgs)] for field, msgs in messages.items()}
-        ) from None
+        raise errors.ValidationFailed(errors.field_errors(exc.normalized_messages())) from None
     except RecursionError:
         raise errors.BadRequest("The request body is nested too deeply.") from None
 

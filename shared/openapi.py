@@ -123,6 +123,46 @@ class BatchResult(Schema):
     summary = fields.Nested(BatchSummary, required=True)
 
 
+_STATUSES = ["published", "queued", "failed", "unliked", "absent"]
+
+
+class TweetStatus(Schema):
+    """Where one looked-up tweet stands for this user."""
+
+    status = fields.String(required=True, validate=validate.OneOf(_STATUSES))
+    capturedAt = fields.DateTime(required=True, allow_none=True, metadata={"description": "Null when absent."})
+
+
+class LookupResult(Schema):
+    """Each distinct requested id, keyed by itself."""
+
+    tweets = fields.Dict(keys=fields.String(), values=fields.Nested(TweetStatus), required=True)
+
+
+class ListedTweet(Schema):
+    """One capture in the listing."""
+
+    tweetId = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(_STATUSES[:-1]))
+    createdAt = fields.DateTime(required=True, metadata={"description": "Server time of the first capture (UTC)."})
+    unlikedAt = fields.DateTime(required=True, allow_none=True)
+    tweet = fields.Dict(required=True, metadata={"description": "The stored capture, as sent (TweetCapture)."})
+
+
+class TweetPage(Schema):
+    """A page of the listing."""
+
+    tweets = fields.List(fields.Nested(ListedTweet), required=True)
+    nextCursor = fields.String(required=True, allow_none=True, metadata={"description": "Null on the last page."})
+
+
+class UnlikeResult(Schema):
+    """The answer to an unlike."""
+
+    status = fields.String(required=True, validate=validate.OneOf(["unliked", "already_unliked"]))
+    tweetId = fields.String(required=True)
+
+
 class HealthServices(Schema):
     """Whether each backend answered within the check's deadline."""
 

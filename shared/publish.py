@@ -39,17 +39,35 @@ class TweetMessage:
     attributes: dict[str, str]
 
 
-def build_message(user_id: str, tweet: dict[str, Any], capture_date: str) -> TweetMessage:
-    """The message for a capture: `{"data": tweet, "attributes": {...}}` plus the same attributes."""
+LIKED, UNLIKED = "liked", "unliked"
+
+
+def build_message(
+    user_id: str,
+    data: dict[str, Any],
+    capture_date: str,
+    event: str = LIKED,
+    sequence: int = 0,
+    source: str | None = None,
+) -> TweetMessage:
+    """A message: `{"data": ..., "attributes": {...}}`, the same attributes on the message itself.
+
+    `data` is the captured tweet for `liked`, `{"tweetId", "unlikedAt"}` for `unliked`.
+    Every publish of one event carries the same attributes; `sequence` orders the
+    events of one dedupKey (0 for the first like, one more for each unlike or re-like),
+    so a consumer keeps, per dedupKey, the event with the highest sequence.
+    """
     attributes = {
         "userId": user_id,
-        "tweetId": tweet["tweetId"],
+        "tweetId": data["tweetId"],
         "captureDate": capture_date,
-        "source": tweet.get("source") or SOURCE,
+        "source": source or data.get("source") or SOURCE,
         "version": __version__,
-        "dedupKey": dedup_key(user_id, tweet["tweetId"]),
+        "event": event,
+        "sequence": str(sequence),
+        "dedupKey": dedup_key(user_id, data["tweetId"]),
     }
-    body = {"data": tweet, "attributes": attributes}
+    body = {"data": data, "attributes": attributes}
     return TweetMessage(json.dumps(body, ensure_ascii=False).encode("utf-8"), attributes)
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.capture import mark_published
 from shared.logs import log
-from shared.publish import Publisher, PublishFailed, build_message
-from shared.store import QUEUE, bounded
+from shared.outbox import Event, settle
+from shared.publish import LIKED, Publisher, PublishFailed
+from shared.store import QUEUE, TWEETS, bounded
 
 # One full batch capture queued during an outage is replayed by one run.
 BATCH_SIZE = 100
@@ -80,9 +80,12 @@ def _claim(db: Any, snapshot: Any, now: datetime) -> bool:
     return True
 
 
-def _fail(snapshot: Any, attempts: int, error: str, now: datetime, max_attempts: int) -> str:
+def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_attempts: int) -> str:
     if attempts >= max_attempts:
         update = {"status": "failed", "errorMessage": error, "failedAt": now, "updatedAt": now}
+        event = Event.from_queue_item(snapshot.to_dict())
+        if event.event == LIKED:  # lookup and listing tell this like `failed` from the tweet alone
+            db.collection(TWEETS).document(event.key).update({"failedSeq": event.sequence}, **bounded())
     else:
         update = {
             "status": "retrying",
@@ -102,20 +105,22 @@ def replay_queue(
     for snapshot in due_items(db, now, limit):
         attempts = (snapshot.get("attempts") or 0) + 1
         if attempts > max_attempts:
-            _fail(snapshot, attempts - 1, snapshot.get("errorMessage") or "abandoned mid-attempt", now, max_attempts)
+            _fail(
+                db, snapshot, attempts - 1, snapshot.get("errorMessage") or "abandoned mid-attempt", now, max_attempts
+            )
             report.failed.append(snapshot.id)
             continue
         if not _claim(db, snapshot, now):
             report.skipped.append(snapshot.id)
             continue
-        message = build_message(snapshot.get("userId"), snapshot.get("tweetData"), snapshot.get("captureDate"))
+        event = Event.from_queue_item(snapshot.to_dict())
         try:
-            message_id = publisher.publish(message)
+            message_id = publisher.publish(event.message())
         except PublishFailed as exc:
-            status = _fail(snapshot, attempts, str(exc), now, max_attempts)
+            status = _fail(db, snapshot, attempts, str(exc), now, max_attempts)
             (report.failed if status == "failed" else report.retried).append(snapshot.id)
             log("WARNING", "replay publish failed; stopping this run", dedupKey=snapshot.id, attempts=attempts)
             break
-        mark_published(db, snapshot.id, message_id)
+        settle(db, event, message_id)
         report.published.append(snapshot.id)
     return report

@@ -283,3 +283,34 @@ class CaptureBatch(_Strict):
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
     )
+
+
+MAX_LOOKUP_IDS = 500
+MAX_PAGE = 1000
+
+
+class LookupRequest(_Strict):
+    """Lookup body: 1 to 500 tweet ids (repeats allowed; each is answered once)."""
+
+    tweetIds = fields.List(tweet_id_field(), required=True, validate=validate.Length(min=1, max=MAX_LOOKUP_IDS))
+
+
+class ListQuery(_Strict):
+    """The listing's query string: a page size and the cursor of the previous page."""
+
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Captures per page, 1 to 1000 (default 100)."},
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=512),
+        metadata={"description": "The `nextCursor` of the previous page; absent for the first page."},
+    )
+
+
+class UnlikeRequest(_Strict):
+    """Unlike body: the tweet the user took the like back from."""
+
+    tweetId = tweet_id_field(required=True)

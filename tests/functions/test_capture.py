@@ -141,6 +141,8 @@ def test_message_body_and_attributes(user: dict[str, Any], uid: str) -> None:
         "captureDate": datetime.now(UTC).date().isoformat(),
         "source": "chrome-extension",
         "version": "1.0.0",
+        "event": "liked",
+        "sequence": "0",
         "dedupKey": f"{user['userId']}_{body['tweetId']}",
     }
     payload = decode(message)

@@ -37,6 +37,8 @@ def test_refresh_reads_the_session_directly(counter: OpCounter) -> None:
 def test_a_published_capture_reads_nothing(counter: OpCounter) -> None:
     """Dedup is a create, not a read: a published capture is three commits and zero reads.
 
+    A duplicate costs its failed create and one read, which tells it from a re-like of an unliked tweet.
+
     The writes: the minute and day rate-limit counters, the tweet, its queue item, its message id.
     """
     token = register()["accessToken"]
@@ -46,7 +48,7 @@ def test_a_published_capture_reads_nothing(counter: OpCounter) -> None:
     assert ops.get("reads", 0) == 0
     assert (ops["rpc:Commit"], ops["writes"], ops["deletes"]) == (3, 5, 1)
     duplicate = _counted(counter, lambda: function_client("capture").post("/", json=body, headers=headers))
-    assert duplicate.get("reads", 0) == 0 and duplicate["failed_commits"] == 1
+    assert duplicate["reads"] == 1 and duplicate["failed_commits"] == 1 and duplicate["writes"] == 2
 
 
 def test_register_is_one_commit(counter: OpCounter) -> None:

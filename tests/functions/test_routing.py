@@ -45,7 +45,7 @@ HOSTILE_PATHS = [
     "/api/auth",
     "/api/auth/register/extra",
     "/api/auth/REGISTER",
-    "/api/tweets",
+    "/api/tweets/nope",
     "/api/tweets/capture/../../health/x",
     "/api/h%C3%A9alth",
     "/api/%00",

@@ -135,7 +135,7 @@ def test_a_batch_dying_before_settling_is_replayed(db: Any, subscription: str, u
     now = datetime.now(UTC)
     user_id, tweets = f"u-{uid}", [tweet_body() for _ in range(3)]
     stored = store_captures(db, user_id, tweets, now)
-    assert stored == tweets
+    assert [event.data for event in stored] == tweets
     for tweet in tweets:  # step 2 done, step 3 lost
         topic_publisher().publish(build_message(user_id, tweet, now.date().isoformat()))
     report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
@@ -151,8 +151,8 @@ def test_storing_a_batch_skips_what_is_already_captured(db: Any, uid: str) -> No
     now = datetime.now(UTC)
     user_id = f"u-{uid}"
     old = [tweet_body() for _ in range(2)]
-    assert store_captures(db, user_id, old, now) == old
+    assert [event.data for event in store_captures(db, user_id, old, now)] == old
     new = [tweet_body() for _ in range(3)]
     mixed = [new[0], old[0], new[1], old[1], new[2]]
-    assert store_captures(db, user_id, mixed, now) == new
+    assert [event.data for event in store_captures(db, user_id, mixed, now)] == new
     assert store_captures(db, user_id, mixed, now) == []

@@ -1,0 +1,184 @@
+"""Reading captures back and taking likes back: lookup, paged listing, unlike.
+
+What a capture is now is read from its tweet document alone, so a lookup of 500
+ids is one batched read and a page of the listing one query:
+
+- `unliked`: `unlikedAt` is set;
+- `published`: the current like (sequence `likeSeq`) has its delivery recorded;
+- `failed`: the replay gave up on the current like (`failedSeq` is `likeSeq`);
+- `queued`: otherwise: stored, its `liked` event still in the outbox.
+
+An unlike and a re-like of one tweet both change its document conditioned on the
+version they read, so of two concurrent ones each acts on what the other left:
+the one that commits last decides the final state, and its event has the higher
+sequence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared import errors
+from shared.outbox import Event, deliver
+from shared.publish import UNLIKED, Publisher
+from shared.store import QUEUE, TWEETS, bounded, dedup_key
+
+ABSENT = "absent"
+_MAX_ROUNDS = 10
+
+
+def status_of(tweet: dict[str, Any]) -> str:
+    """published, queued, failed or unliked, from a tweet document (see the module docstring)."""
+    if tweet.get("unlikedAt") is not None:
+        return "unliked"
+    sequence = tweet.get("likeSeq") or 0
+    if str(sequence) in (tweet.get("deliveries") or {}) or (sequence == 0 and tweet.get("pubsubMessageId")):
+        return "published"
+    if tweet.get("failedSeq") == sequence:
+        return "failed"
+    return "queued"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each distinct id's status and capture time for this user, in one batched read."""
+    distinct = list(dict.fromkeys(tweet_ids))
+    refs = [db.collection(TWEETS).document(dedup_key(user_id, tweet_id)) for tweet_id in distinct]
+    found = {s.get("tweetId"): s.to_dict() for s in db.get_all(refs, **bounded()) if s.exists}
+    answer = {}
+    for tweet_id in distinct:
+        tweet = found.get(tweet_id)
+        answer[tweet_id] = (
+            {"status": status_of(tweet), "capturedAt": _iso(tweet.get("createdAt"))}
+            if tweet is not None
+            else {"status": ABSENT, "capturedAt": None}
+        )
+    return answer
+
+
+class BadCursor(Exception):
+    """A listing cursor that this server did not hand to this user."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the listing ends: the last capture's time and document id, signed for its user."""
+
+    created_at: str
+    order: int
+    doc_id: str
+
+    def encode(self, user_id: str, key: str) -> str:
+        """The opaque token a client sends back as `cursor`."""
+        payload = json.dumps([self.created_at, self.order, self.doc_id], separators=(",", ":")).encode()
+        mac = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, user_id: str, key: str) -> Cursor:
+        """The cursor in `token`; BadCursor when it was tampered with or issued to another user."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            raise BadCursor from None
+        mac, payload = raw[:16], raw[16:]
+        expected = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
+        if len(mac) != 16 or not hmac.compare_digest(mac, expected):
+            raise BadCursor
+        created_at, order, doc_id = json.loads(payload)
+        return cls(created_at, order, doc_id)
+
+
+def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of the user's captures, oldest first, and the cursor of the next page (None at the end).
+
+    Captures are ordered by their server-side creation time (a batch's commit time),
+    then their place in their batch, then document id. One made while a client pages
+    has a later time than every page already read: it shows up on a later page, and
+    nothing is skipped or repeated.
+    """
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.cloud import firestore
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    query = (
+        db.collection(TWEETS)
+        .where(filter=firestore.FieldFilter("userId", "==", user_id))
+        .order_by("createdAt")
+        .order_by("captureOrder")
+        .order_by(FieldPath.document_id())
+    )
+    if cursor is not None:
+        after = {
+            "createdAt": DatetimeWithNanoseconds.from_rfc3339(cursor.created_at),
+            "captureOrder": cursor.order,
+            FieldPath.document_id(): db.collection(TWEETS).document(cursor.doc_id),
+        }
+        query = query.start_after(after)
+    snapshots = list(query.limit(limit + 1).get(**bounded(10.0)))
+    page = snapshots[:limit]
+    items = [_item(s.to_dict()) for s in page]
+    more = len(snapshots) > limit
+    last = page[-1] if more else None
+    return items, Cursor(last.get("createdAt").rfc3339(), last.get("captureOrder"), last.id) if last else None
+
+
+def _item(tweet: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tweetId": tweet["tweetId"],
+        "status": status_of(tweet),
+        "createdAt": _iso(tweet.get("createdAt")),
+        "unlikedAt": _iso(tweet.get("unlikedAt")),
+        "tweet": tweet.get("rawData"),
+    }
+
+
+def unlike(db: Any, publisher: Publisher, user_id: str, tweet_id: str, now: datetime) -> str:
+    """Mark the capture unliked and publish its `unliked` event; `already_unliked` on a repeat.
+
+    NotFound when the user never captured the tweet.
+    """
+    from google.api_core.exceptions import FailedPrecondition
+
+    ref = db.collection(TWEETS).document(dedup_key(user_id, tweet_id))
+    for _ in range(_MAX_ROUNDS):
+        snapshot = ref.get(**bounded())
+        if not snapshot.exists:
+            raise errors.NotFound("This tweet was never captured by this account.")
+        if snapshot.get("unlikedAt") is not None:
+            return "already_unliked"
+        raw = snapshot.get("rawData") or {}
+        event = Event(
+            user_id,
+            tweet_id,
+            UNLIKED,
+            (snapshot.get("likeSeq") or 0) + 1,
+            {"tweetId": tweet_id, "unlikedAt": _iso(now)},
+            raw.get("source") or "chrome-extension",
+            now.date().isoformat(),
+        )
+        batch = db.batch()
+        batch.update(
+            ref,
+            {"unlikedAt": now, "likeSeq": event.sequence},
+            option=db.write_option(last_update_time=snapshot.update_time),
+        )
+        batch.create(db.collection(QUEUE).document(event.item_id), event.queue_item(now))
+        try:
+            batch.commit(**bounded())
+        except FailedPrecondition:
+            continue  # a capture or another unlike changed it since the read: look again
+        deliver(db, publisher, [event], now)
+        return "unliked"
+    raise errors.ServiceUnavailable("This tweet is being changed by other requests; send the unlike again.", 1)

@@ -1,0 +1,133 @@
+"""The outbox: every event bound for the topic is first a queue item, written with the change it announces.
+
+A like (a capture or a re-like) or an unlike changes the tweet document and
+creates its queue item in one atomic commit; then the event is published and
+settled (the queue item deleted, the delivery recorded on the tweet). If the
+publish fails the item is made due at once; if the process dies, the item comes
+due after its lease. Either way `shared.queue` replays it, so an event that
+reached Firestore always reaches the topic at least once, with the same dedupKey
+and sequence on every copy.
+
+Events of one tweet are numbered: the first like is sequence 0 and has the queue
+item `{userId}_{tweetId}`; each unlike or re-like adds one and has the item
+`{userId}_{tweetId}~{sequence}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.logs import log
+from shared.publish import LIKED, Publisher, PublishFailed, TweetMessage, build_message
+from shared.store import QUEUE, TWEETS, bounded, dedup_key
+
+IN_FLIGHT_LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event bound for the topic: a like (with the tweet) or an unlike, numbered per tweet."""
+
+    user_id: str
+    tweet_id: str
+    event: str
+    sequence: int
+    data: dict[str, Any]
+    source: str
+    date: str
+
+    @property
+    def key(self) -> str:
+        """The capture's id: the tweet document and the message's dedupKey."""
+        return dedup_key(self.user_id, self.tweet_id)
+
+    @property
+    def item_id(self) -> str:
+        """The queue item's document id."""
+        return self.key if self.sequence == 0 else f"{self.key}~{self.sequence}"
+
+    def message(self) -> TweetMessage:
+        """The message this event publishes."""
+        return build_message(self.user_id, self.data, self.date, self.event, self.sequence, self.source)
+
+    def queue_item(self, now: datetime) -> dict[str, Any]:
+        """The queue item that keeps this event until it is published; due after the in-flight lease."""
+        return {
+            "userId": self.user_id,
+            "tweetId": self.tweet_id,
+            "event": self.event,
+            "sequence": self.sequence,
+            "tweetData": self.data,
+            "source": self.source,
+            "captureDate": self.date,
+            "status": "pending",
+            "attempts": 0,
+            "nextAttemptAt": now + IN_FLIGHT_LEASE,
+            "lastAttemptAt": None,
+            "errorMessage": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+
+    @classmethod
+    def from_queue_item(cls, item: dict[str, Any]) -> Event:
+        """The event a queue item holds (items written before events were numbered are first likes)."""
+        data = item["tweetData"]
+        return cls(
+            user_id=item["userId"],
+            tweet_id=item["tweetId"],
+            event=item.get("event") or LIKED,
+            sequence=item.get("sequence") or 0,
+            data=data,
+            source=item.get("source") or data.get("source") or "chrome-extension",
+            date=item["captureDate"],
+        )
+
+
+def like_event(user_id: str, tweet: dict[str, Any], sequence: int, now: datetime) -> Event:
+    """The `liked` event of a capture (sequence 0) or a re-like."""
+    source = tweet.get("source") or "chrome-extension"
+    return Event(user_id, tweet["tweetId"], LIKED, sequence, tweet, source, now.date().isoformat())
+
+
+def add_settled(db: Any, batch: Any, event: Event, message_id: str) -> None:
+    """Add to `batch`: the delivery recorded on the tweet, the queue item deleted."""
+    from google.cloud import firestore
+
+    delivered: dict[str, Any] = {f"deliveries.`{event.sequence}`": message_id}
+    if event.event == LIKED:
+        delivered.update(pubsubMessageId=message_id, publishedAt=firestore.SERVER_TIMESTAMP)
+    batch.update(db.collection(TWEETS).document(event.key), delivered)
+    batch.delete(db.collection(QUEUE).document(event.item_id))
+
+
+def settle(db: Any, event: Event, message_id: str) -> None:
+    """Record one published event (the replay's step 3)."""
+    batch = db.batch()
+    add_settled(db, batch, event, message_id)
+    batch.commit(**bounded())
+
+
+def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetime) -> list[str | PublishFailed]:
+    """Publish stored events together and settle them in one commit; each one's message id or failure.
+
+    A failed event's queue item is made due at once. If the settle itself is lost,
+    the items still come due after their lease and are replayed (same dedupKey).
+    """
+    outcomes = publisher.publish_all([event.message() for event in events])
+    batch = db.batch()
+    for event, outcome in zip(events, outcomes, strict=True):
+        if isinstance(outcome, PublishFailed):
+            log("WARNING", "publish failed; event queued", dedupKey=event.key, event=event.event, error=str(outcome))
+            update = {"nextAttemptAt": now, "errorMessage": str(outcome), "updatedAt": now}
+            batch.update(db.collection(QUEUE).document(event.item_id), update)
+        else:
+            add_settled(db, batch, event, outcome)
+    try:
+        batch.commit(**bounded())
+    except Exception as late:  # noqa: BLE001 - the items still come due after their lease (same dedupKey)
+        log("ERROR", "could not settle; the replay sends these", count=len(events), error=type(late).__name__)
+    return outcomes
