@@ -54,7 +54,7 @@ class Run:
     items_per_second: float
     peak_rss_mib: float
     rusage_maxrss_mib: float
-    summary: str
+    output: list[str]
 
 
 def measure(server: FunctionServer, likes: int, folder: Path, parallel: int) -> Run:
@@ -90,7 +90,7 @@ def measure(server: FunctionServer, likes: int, folder: Path, parallel: int) -> 
     if process.returncode != 0:
         raise RuntimeError(f"import of {likes} likes failed ({process.returncode}): {complaint}")
     # ru_maxrss (KiB on Linux) is getrusage's view; it may include the pre-exec image of this process.
-    return Run(likes, plan.entries, seconds, plan.entries / seconds, peak_kib / 1024, usage.ru_maxrss / 1024, lines[-1])
+    return Run(likes, plan.entries, seconds, plan.entries / seconds, peak_kib / 1024, usage.ru_maxrss / 1024, lines)
 
 
 def high_water_kib(pid: int) -> int:
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                     f" (getrusage ru_maxrss {run.rusage_maxrss_mib:.1f} MiB)",
                     flush=True,
                 )
-                print(f"         {run.summary}", flush=True)
+                print("\n".join(f"    | {line}" for line in run.output), flush=True)
     finally:
         firestore.stop()
         pubsub.stop()
