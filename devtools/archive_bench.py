@@ -54,25 +54,55 @@ class Run:
     items_per_second: float
     peak_rss_mib: float
     rusage_maxrss_mib: float
+    export_seconds: float
+    export_peak_rss_mib: float
     output: list[str]
 
 
 def measure(server: FunctionServer, likes: int, folder: Path, parallel: int) -> Run:
-    """Import a synthetic archive of LIKES likes into a fresh account; the figures."""
+    """Import a synthetic archive of LIKES likes into a fresh account, then export it; the figures."""
     archive = folder / f"synthetic-{likes}.zip"
     plan = write_archive(archive, likes)
     email = new_email("bench")
     response = requests.post(f"{server.url}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
     response.raise_for_status()
-    command = [
-        sys.executable, "-m", "tools.archive", "import", str(archive), "--api", server.url, "--email", email,
-        "--invalid-out", str(folder / f"invalid-{likes}.ndjson"), "--parallel", str(parallel),
-    ]  # fmt: skip
+    account = ["--api", server.url, "--email", email]
+    invalid = folder / f"invalid-{likes}.ndjson"
+    imported = run_tool(
+        ["import", str(archive), *account, "--invalid-out", str(invalid), "--parallel", str(parallel)], folder
+    )
+    exported = run_tool(["export", str(folder / f"export-{likes}.ndjson"), *account], folder)
+    return Run(
+        likes,
+        plan.entries,
+        imported.seconds,
+        plan.entries / imported.seconds,
+        imported.peak_kib / 1024,
+        imported.maxrss_kib / 1024,
+        exported.seconds,
+        exported.peak_kib / 1024,
+        imported.lines + exported.lines,
+    )
+
+
+@dataclass
+class ToolRun:
+    """One run of the tool: its wall time, its own peak RSS (VmHWM), getrusage's ru_maxrss, its stdout."""
+
+    seconds: float
+    peak_kib: int
+    maxrss_kib: int
+    lines: list[str]
+
+
+def run_tool(args: list[str], folder: Path) -> ToolRun:
+    """Run `python -m tools.archive ARGS` as a user would, sampling its peak memory; raise if it fails."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TCA_PASSWORD": PASSWORD}
     started = time.perf_counter()
-    with open(folder / f"out-{likes}.txt", "w+") as out:
-        errors = open(folder / f"err-{likes}.txt", "w+")  # noqa: SIM115 - closed below
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=errors)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.archive", *args], cwd=folder, env=env, stdout=out, stderr=errors
+        )
         peak_kib = 0
         while True:
             peak_kib = max(peak_kib, high_water_kib(process.pid))
@@ -83,14 +113,12 @@ def measure(server: FunctionServer, likes: int, folder: Path, parallel: int) -> 
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         out.seek(0)
-        lines = out.read().strip().splitlines()
         errors.seek(0)
-        complaint = errors.read().strip().splitlines()[-1:]
-        errors.close()
+        lines, complaint = out.read().strip().splitlines(), errors.read().strip().splitlines()[-1:]
     if process.returncode != 0:
-        raise RuntimeError(f"import of {likes} likes failed ({process.returncode}): {complaint}")
+        raise RuntimeError(f"{args[0]} failed ({process.returncode}): {complaint}")
     # ru_maxrss (KiB on Linux) is getrusage's view; it may include the pre-exec image of this process.
-    return Run(likes, plan.entries, seconds, plan.entries / seconds, peak_kib / 1024, usage.ru_maxrss / 1024, lines)
+    return ToolRun(seconds, peak_kib, usage.ru_maxrss, lines)
 
 
 def high_water_kib(pid: int) -> int:
@@ -138,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{run.likes:>7,} likes ({run.entries:,} entries): {run.seconds:6.1f} s wall, "
                     f"{run.items_per_second:6.0f} items/s, peak RSS of the tool {run.peak_rss_mib:.1f} MiB"
-                    f" (getrusage ru_maxrss {run.rusage_maxrss_mib:.1f} MiB)",
+                    f" (getrusage ru_maxrss {run.rusage_maxrss_mib:.1f} MiB); export {run.export_seconds:.1f} s,"
+                    f" peak RSS {run.export_peak_rss_mib:.1f} MiB",
                     flush=True,
                 )
                 print("\n".join(f"    | {line}" for line in run.output), flush=True)
