@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from typing import Any
 
-import flask
-import functions_framework
 from flask.testing import FlaskClient
 
 from devtools import server
+from devtools.apps import function_client
 from devtools.emulators import Emulator, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
@@ -106,17 +104,6 @@ def start_emulators(project: str = PROJECT, topic: str = TOPIC) -> Emulators:
 def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:
     """The environment of a function process in the tests: these emulators, the demo project, cheap bcrypt."""
     return server.server_env(emulators.env(), PROJECT, JWT_KEY, **{"BCRYPT_ROUNDS": "4", **overrides})
-
-
-@functools.cache
-def _app(target: str) -> flask.Flask:
-    """The app functions-framework builds for an entry point (building it re-reads main.py, so once)."""
-    return functions_framework.create_app(target, str(ROOT / "main.py"))
-
-
-def function_client(target: str) -> FlaskClient:
-    """A test client for an entry point of main.py, served the way functions-framework serves it."""
-    return _app(target).test_client()
 
 
 def register(client: FlaskClient | None = None, email: str | None = None) -> dict[str, Any]:

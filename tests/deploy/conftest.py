@@ -1,4 +1,4 @@
-"""Runs deploy.sh against the recording fake gcloud (fake_gcloud.py), offline."""
+"""Runs deploy.sh against the recording fake gcloud (fake_gcloud.py) and fake Google APIs, offline."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import json
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.deploy.fake_google_apis import FakeGoogleApis
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy.sh"
@@ -24,8 +26,22 @@ OWNER = "owner@example.com"
 EXTENSION_ID = "abcdefghijklmnopabcdefghijklmnop"
 ACCESS_TOKEN = "ya29.fake-access-token-that-must-never-be-printed"
 STANDARD_ARGS = ("--project", PROJECT, "--owner-email", OWNER, "--extension-id", EXTENSION_ID)
-HTTP_FUNCTIONS = ("register", "login", "refresh", "logout", "capture", "health")
+# Deployed names (hyphenated); the entry point is the name with underscores. health is deployed first, alone.
+HTTP_FUNCTIONS = (
+    "health",
+    "register",
+    "login",
+    "refresh",
+    "logout",
+    "capture",
+    "capture-batch",
+    "lookup",
+    "list-tweets",
+    "unlike",
+)
 RETRY_FUNCTION = "retry-queue"
+# What the fake's `sleep` on PATH records instead of waiting.
+SLEEP_LOG = "sleeps.log"
 
 
 def empty_project() -> dict[str, Any]:
@@ -66,6 +82,7 @@ class Call:
     cwd: str
     stdin_sha256: str | None = None
     peers: int | None = None
+    config: str | None = None
 
     @classmethod
     def from_log(cls, line: str) -> Call:
@@ -80,6 +97,7 @@ class Call:
             cwd=entry["cwd"],
             stdin_sha256=entry.get("stdin_sha256"),
             peers=entry.get("peers"),
+            config=entry.get("config"),
         )
 
     def is_(self, *words: str) -> bool:
@@ -110,6 +128,8 @@ class DeployRun:
     stderr: str
     calls: list[Call]
     state: dict[str, Any]
+    sleeps: list[float]
+    api_calls: list[dict[str, Any]]
 
     @property
     def changes(self) -> list[Call]:
@@ -117,17 +137,26 @@ class DeployRun:
         return [call for call in self.calls if call.mutating]
 
     def deploys(self) -> dict[str, Call]:
-        """The `functions deploy` calls by function name (a name deployed twice fails the test)."""
+        """The last `functions deploy` call of each function (a name deployed twice without failing fails the test)."""
         found: dict[str, Call] = {}
         for call in self.calls:
             if call.is_("functions", "deploy"):
-                assert call.argv[2] not in found, f"{call.argv[2]} deployed twice"
+                earlier = found.get(call.argv[2])
+                assert earlier is None or earlier.status != 0, f"{call.argv[2]} deployed twice"
                 found[call.argv[2]] = call
         return found
 
+    def attempts(self, name: str) -> list[Call]:
+        """Every `functions deploy` call of one function, in order."""
+        return [call for call in self.calls if call.is_("functions", "deploy", name)]
+
 
 class FakeCloud:
-    """A directory with the fake gcloud first on PATH, its state file and its call log."""
+    """A directory with the fake gcloud (and a recording `sleep`) first on PATH, its state file and call log.
+
+    HOME holds a gcloud configuration directory like a real one (credentials,
+    configurations, logs), and a FakeGoogleApis server answers the REST calls.
+    """
 
     def __init__(self, directory: Path, state: dict[str, Any]) -> None:
         self.directory = directory
@@ -137,8 +166,22 @@ class FakeCloud:
         # -S: the fake needs only the standard library and should start quickly.
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_GCLOUD}" "$@"\n')
         wrapper.chmod(0o755)
+        sleep = self.bin / "sleep"
+        sleep.write_text(f'#!/bin/sh\necho "$1" >> "{directory / SLEEP_LOG}"\n')
+        sleep.chmod(0o755)
+        self.gcloud_config = directory / ".config" / "gcloud"
+        for name in ("credentials.db", "access_tokens.db", "configurations/config_default", "logs/2026.01.01/x.log"):
+            (self.gcloud_config / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.gcloud_config / name).write_text("fake\n")
         self.state_path = directory / "state.json"
         self.log_path = directory / "calls.jsonl"
+        self.apis = FakeGoogleApis(self.state_path, PROJECT, ACCESS_TOKEN)
+        base = self.apis.url.rstrip("/")
+        state = copy.deepcopy(state) | {"function_base_url": base}
+        for function in state["functions"].values():
+            # Functions deployed in another fake cloud answer from this one's server.
+            config = function["serviceConfig"]
+            config["uri"] = base + "/fn/" + config["uri"].split("/fn/", 1)[-1]
         self.state = state
 
     @property
@@ -159,12 +202,16 @@ class FakeCloud:
             "LC_ALL": "C",
             "FAKE_GCLOUD_STATE": str(self.state_path),
             "FAKE_GCLOUD_LOG": str(self.log_path),
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_FIREBASERULES": self.apis.url,
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_MONITORING": self.apis.url,
             **extra,
         }
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> DeployRun:
         """Run deploy.sh from an unrelated directory and collect what it did."""
         self.log_path.write_text("")
+        (self.directory / SLEEP_LOG).write_text("")
+        self.apis.log_path.write_text("")
         completed = subprocess.run(
             [str(SCRIPT), *args],
             cwd=self.directory,
@@ -176,27 +223,35 @@ class FakeCloud:
             check=False,
         )
         calls = [Call.from_log(line) for line in self.log_path.read_text().splitlines()]
-        return DeployRun(completed.returncode, completed.stdout, completed.stderr, calls, self.state)
+        sleeps = [float(line) for line in (self.directory / SLEEP_LOG).read_text().split()]
+        api_calls = [json.loads(line) for line in self.apis.log_path.read_text().splitlines()]
+        return DeployRun(completed.returncode, completed.stdout, completed.stderr, calls, self.state, sleeps, api_calls)
 
 
 @pytest.fixture(name="make_cloud")
-def _make_cloud(tmp_path: Path) -> Callable[..., FakeCloud]:
+def _make_cloud(tmp_path: Path) -> Iterator[Callable[..., FakeCloud]]:
     """Factory of fake clouds in this test's temporary directory."""
-    count = 0
+    made: list[FakeCloud] = []
 
     def make(state: dict[str, Any] | None = None) -> FakeCloud:
-        nonlocal count
-        count += 1
-        return FakeCloud(tmp_path / f"cloud{count}", state if state is not None else empty_project())
+        made.append(FakeCloud(tmp_path / f"cloud{len(made) + 1}", state if state is not None else empty_project()))
+        return made[-1]
 
-    return make
+    yield make
+    for cloud in made:
+        cloud.apis.close()
 
 
 @pytest.fixture(scope="module", name="first_cloud")
-def _first_cloud(tmp_path_factory: pytest.TempPathFactory) -> FakeCloud:
-    """A fake cloud shared by a module's tests: a fresh project whose deploys wait to see each other start."""
+def _first_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCloud]:
+    """A fake cloud shared by a module's tests: a fresh project whose parallel deploys wait to see each other start.
+
+    Every deploy counts in (the first, alone, waits in vain for the fake's patience of 3 s).
+    """
     state = empty_project() | {"deploy_barrier": len(HTTP_FUNCTIONS) + 1}
-    return FakeCloud(tmp_path_factory.mktemp("first"), state)
+    cloud = FakeCloud(tmp_path_factory.mktemp("first"), state)
+    yield cloud
+    cloud.apis.close()
 
 
 @pytest.fixture(scope="module", name="first_run")

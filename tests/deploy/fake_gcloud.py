@@ -11,8 +11,21 @@ Functions, a deploy creates the region's `gcf-artifacts` repository when missing
 
 Knobs a test can put in the state: `deploy_barrier` (each deploy waits until
 that many have started, which only happens if they run side by side),
-`fail_deploy` (names whose deploy fails) and `deny` (commands, such as
-"pubsub topics describe", answered with PERMISSION_DENIED).
+`fail_deploy` (names whose deploy fails), `deny` (commands, such as
+"pubsub topics describe", answered with PERMISSION_DENIED), `transient` (a list
+of {"command", "target", "times", "error"}: the first `times` calls of that
+command, on that first positional if given, fail with Google's message
+MESSAGES[error]), `org_policies` (effective organisation policies by
+constraint), `compute_sa_can_build` (whether builds without
+--build-service-account succeed) and `function_base_url` (deployed functions
+get URLs under it instead of run.app ones).
+
+Like Google, it fails where a fresh project fails: a build as the Compute Engine
+default account, a Pub/Sub-triggered deploy before the Eventarc service agent
+holds its role, a deploy whose runtime account cannot read its secret, a public
+function under domain-restricted sharing, and two gcloud processes that share a
+configuration directory at the same time. MESSAGES holds Google's texts, each
+with where it was found.
 
 It runs once per gcloud call and must start fast: only cheap standard modules
 at start-up (no dataclasses or contextlib; hashlib only when a key arrives).
@@ -37,12 +50,71 @@ if TYPE_CHECKING:
     State = dict[str, Any]
 
 
+# Google's error texts for the failures of a fresh project, with where each was found.
+MESSAGES = {
+    # https://github.com/terraform-google-modules/terraform-docs-samples/issues/486,
+    # https://github.com/hashicorp/terraform-provider-google/issues/14584 and /25294
+    # (Cloud Functions 2nd gen with a Pub/Sub trigger on a new project).
+    "eventarc_agent": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=9, message=Validation failed for trigger "
+        'projects/{project}/locations/{region}/triggers/{name}-123456: Invalid resource state for "": '
+        "Permission denied while using the Eventarc Service Agent. If you recently started to use Eventarc, "
+        "it may take a few minutes before all necessary permissions are propagated to the Service Agent. "
+        "Otherwise, verify that it has Eventarc Service Agent role."
+    ),
+    # https://github.com/GoogleCloudPlatform/core-solution-services/issues/7,
+    # https://github.com/googleapis/python-resource-manager/issues/129 (reason SERVICE_DISABLED).
+    "api_disabled": (
+        "ERROR: (gcloud.{command}) PERMISSION_DENIED: {api_title} API has not been used in project {number} "
+        "before or it is disabled. Enable it by visiting "
+        "https://console.developers.google.com/apis/api/{api}/overview?project={number} then retry. "
+        "If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry."
+    ),
+    # https://github.com/sourcegraph/sourcegraph-public-snapshot/pull/59045 (Cloud Run revision of a new
+    # service whose account was granted the secret a moment ago).
+    "secret_access": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=13, message=Could not create or update Cloud Run "
+        "service {name}, Revision '{name}-00001-abc' is not ready and cannot serve traffic. "
+        "spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: "
+        "projects/{number}/secrets/{secret}/versions/{version} for Revision service account {account}."
+    ),
+    # https://github.com/google/oss-fuzz-gen/issues/163, https://github.com/GoogleCloudPlatform/ops-agent/pull/1645;
+    # https://cloud.google.com/sdk/docs/scripting-gcloud: "Parallel execution of multiple gcloud CLI commands
+    # is not supported."
+    "database_locked": "ERROR: gcloud crashed (OperationalError): database is locked",
+    # https://github.com/firebase/firebase-tools/issues/2238
+    # (its violation has type constraints/iam.allowedPolicyMemberDomains).
+    "domain_restricted": (
+        "ERROR: (gcloud.functions.deploy) FAILED_PRECONDITION: One or more users named in the policy do not "
+        "belong to a permitted customer."
+    ),
+    # https://github.com/GoogleCloudPlatform/terraform-genai-knowledge-base/issues/245,
+    # https://github.com/GoogleCloudPlatform/marketing-analytics-jumpstart/issues/153 and
+    # https://cloud.google.com/functions/docs/securing/build-custom-sa (builds as the Compute Engine
+    # default account since July 2024).
+    "build_account": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: FAILURE. "
+        "Could not build the function due to a missing permission on the build service account. If you didn't "
+        "revoke that permission explicitly, this could be caused by a change in the organization policies. "
+        "Please refer to the following documentation for more details and resolution: "
+        "https://cloud.google.com/functions/docs/troubleshooting#build-service-account"
+    ),
+}
+API_TITLES = {"firestore.googleapis.com": "Cloud Firestore", "pubsub.googleapis.com": "Cloud Pub/Sub"}
+# What a build needs (https://cloud.google.com/functions/docs/securing/build-custom-sa).
+BUILD_PROJECT_ROLES = ("roles/logging.logWriter", "roles/storage.objectViewer")
+
+
 class GcloudError(Exception):
     """A failure gcloud would report on stderr with this exit status."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.status = status
+
+
+class PartialFailure(GcloudError):
+    """A failure after the command already changed something (the change stays)."""
 
 
 class Command:
@@ -155,6 +227,8 @@ def _render_json(answer: Any, fmt: str) -> str:
 
 def _lookup(resource: Any, path: list[str]) -> str:
     if not path:
+        if isinstance(resource, list):
+            return ";".join(str(item) for item in resource)
         return "" if resource is None else str(resource)
     head, rest = path[0], path[1:]
     if head.endswith("[]"):
@@ -434,9 +508,15 @@ def accounts_create(invocation: Invocation, state: State) -> None:
 
 
 def _policy_key(invocation: Invocation) -> str:
-    kind = {"projects": "project", "pubsub": "topic", "secrets": "secret", "run": "run"}[invocation.path[0]]
+    kind = {"projects": "project", "pubsub": "topic", "secrets": "secret", "run": "run", "artifacts": "repository"}[
+        invocation.path[0]
+    ]
     name = invocation.positionals[0]
-    return f"run/{invocation.require('region')}/{name}" if kind == "run" else f"{kind}/{name}"
+    if kind == "run":
+        return f"run/{invocation.require('region')}/{name}"
+    if kind == "repository":
+        return f"repository/{invocation.require('location')}/{name}"
+    return f"{kind}/{name}"
 
 
 def _policy(invocation: Invocation, state: State) -> list[list[str]]:
@@ -549,6 +629,10 @@ def repositories_set_cleanup_policies(invocation: Invocation, state: State) -> l
     return printed
 
 
+def _holds(state: State, key: str, role: str, member: str) -> bool:
+    return [role, member] in state["policies"].get(key, [])
+
+
 def functions_deploy(invocation: Invocation, state: State) -> Resource:
     name = invocation.positionals[0]
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,61}[a-z0-9]", name):
@@ -561,41 +645,85 @@ def functions_deploy(invocation: Invocation, state: State) -> Resource:
     triggers = [flag for flag in ("trigger-http", "trigger-topic") if flag in given]
     if len(triggers) != 1:
         raise GcloudError("ERROR: (gcloud.functions.deploy) exactly one trigger must be given.", 2)
+    if {"retry", "no-retry"} <= invocation.switches:
+        raise GcloudError("fake gcloud: --retry and --no-retry together", 2)
+    project, region = invocation.project, invocation.require("region")
+    number = state["projects"][project]
+    repository = invocation.value("docker-repository")
+    if repository is not None:
+        match = re.fullmatch(rf"projects/{project}/locations/{region}/repositories/([a-z0-9-]+)", repository)
+        if not match or f"{region}/{match[1]}" not in state["repositories"]:
+            raise GcloudError(f"ERROR: (gcloud.functions.deploy) NOT_FOUND: Repository {repository} not found.")
+    builder = invocation.value("build-service-account")
+    if builder is None:
+        if not state.get("compute_sa_can_build"):
+            raise GcloudError(MESSAGES["build_account"])
+    else:
+        email = builder.rpartition("/")[2]
+        member = f"serviceAccount:{email}"
+        repository_key = f"{region}/{(repository or '').rpartition('/')[2] or GCF_REPOSITORY}"
+        if (
+            builder != f"projects/{project}/serviceAccounts/{email}"
+            or email not in state["service_accounts"]
+            or not all(_holds(state, f"project/{project}", role, member) for role in BUILD_PROJECT_ROLES)
+            or not _holds(state, f"repository/{repository_key}", "roles/artifactregistry.writer", member)
+        ):
+            raise GcloudError(MESSAGES["build_account"])
     if name in state.get("fail_deploy", []):
         print("Preparing function...done.\nBuilding...failed.", file=sys.stderr)
         raise GcloudError(f"ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed for {name}")
-    region = invocation.require("region")
     env = parse_dict_flag(raw_env) if (raw_env := invocation.value("set-env-vars")) else {}
     secrets = parse_dict_flag(raw_secrets) if (raw_secrets := invocation.value("set-secrets")) else {}
-    for reference in secrets.values():
-        secret_name = reference.split(":")[0]
-        if secret_name not in state["secrets"]:
-            raise GcloudError(f"ERROR: (gcloud.functions.deploy) Secret {secret_name} does not exist.")
     service_account = invocation.value("service-account")
     if service_account is not None and service_account not in state["service_accounts"]:
         raise GcloudError(f"ERROR: (gcloud.functions.deploy) Service account {service_account} does not exist.")
-    digest = format(zlib.crc32(f"{invocation.project}/{name}".encode()), "08x")
-    uri = f"https://{name}-{digest}-uc.a.run.app"
+    for reference in secrets.values():
+        secret_name, _, version = reference.partition(":")
+        if secret_name not in state["secrets"]:
+            raise GcloudError(f"ERROR: (gcloud.functions.deploy) Secret {secret_name} does not exist.")
+        versions = state["secrets"][secret_name]["versions"]
+        if version != "latest" and not (version.isdigit() and 1 <= int(version) <= len(versions)):
+            raise GcloudError(f"ERROR: (gcloud.functions.deploy) Secret version {reference} does not exist.")
+        if not _holds(
+            state, f"secret/{secret_name}", "roles/secretmanager.secretAccessor", f"serviceAccount:{service_account}"
+        ):
+            raise GcloudError(
+                MESSAGES["secret_access"].format(
+                    name=name, number=number, secret=secret_name, version=version, account=service_account
+                )
+            )
+    if "trigger-topic" in triggers:
+        agent = f"serviceAccount:service-{number}@gcp-sa-eventarc.iam.gserviceaccount.com"
+        if not _holds(state, f"project/{project}", "roles/eventarc.serviceAgent", agent):
+            raise GcloudError(MESSAGES["eventarc_agent"].format(project=project, region=region, name=name))
+    digest = format(zlib.crc32(f"{project}/{name}".encode()), "08x")
+    base = state.get("function_base_url")
+    uri = f"{base}/fn/{name}" if base else f"https://{name}-{digest}-uc.a.run.app"
     state["functions"][f"{region}/{name}"] = {
-        "name": f"projects/{invocation.project}/locations/{region}/functions/{name}",
+        "name": f"projects/{project}/locations/{region}/functions/{name}",
         "entryPoint": invocation.value("entry-point"),
         "trigger": triggers[0],
         "env": env,
         "secrets": secrets,
+        "retry": "retry" in invocation.switches,
         "serviceConfig": {"uri": uri, "serviceAccountEmail": service_account},
     }
     policy = state["policies"].setdefault(f"run/{region}/{name}", [])
     if "allow-unauthenticated" in invocation.switches and ["roles/run.invoker", "allUsers"] not in policy:
+        if _public_access_forbidden(state):
+            # The function exists, but stays private: exactly the half-done state to avoid.
+            raise PartialFailure(MESSAGES["domain_restricted"])
         policy.append(["roles/run.invoker", "allUsers"])
-    # The build pushes the function's image into gcf-artifacts, created by the first deploy of the region.
-    state["repositories"].setdefault(
-        f"{region}/{GCF_REPOSITORY}",
-        {
-            "name": f"projects/{invocation.project}/locations/{region}/repositories/{GCF_REPOSITORY}",
-            "format": "DOCKER",
-            "mode": "STANDARD_REPOSITORY",
-        },
-    )
+    if repository is None:
+        # Without --docker-repository the build creates the region's gcf-artifacts.
+        state["repositories"].setdefault(
+            f"{region}/{GCF_REPOSITORY}",
+            {
+                "name": f"projects/{project}/locations/{region}/repositories/{GCF_REPOSITORY}",
+                "format": "DOCKER",
+                "mode": "STANDARD_REPOSITORY",
+            },
+        )
     # gcloud prints the deployed function on stdout.
     return state["functions"][f"{region}/{name}"]
 
@@ -609,6 +737,116 @@ def functions_describe(invocation: Invocation, state: State) -> Resource:
             f"message=[Function {name} in region {region} in project {invocation.project} does not exist]"
         )
     return function
+
+
+def info(invocation: Invocation, state: State) -> Resource:
+    config = os.environ.get("CLOUDSDK_CONFIG") or os.path.join(os.environ["HOME"], ".config", "gcloud")
+    return {"config": {"paths": {"global_config_dir": config}}}
+
+
+def org_policies_describe(invocation: Invocation, state: State) -> Resource:
+    if "effective" not in invocation.switches:
+        raise GcloudError("fake gcloud: only the --effective policy is faked", 2)
+    constraint = invocation.positionals[0]
+    policy = state.get("org_policies", {}).get(constraint, {})
+    return {"constraint": f"constraints/{constraint}", "etag": "BwY=", **policy}
+
+
+def _public_access_forbidden(state: State) -> bool:
+    policy = state.get("org_policies", {}).get("iam.allowedPolicyMemberDomains", {}).get("listPolicy", {})
+    return policy.get("allValues") != "ALLOW" and bool(policy.get("allowedValues"))
+
+
+def identity_create(invocation: Invocation, state: State) -> Resource:
+    service = invocation.require("service")
+    agent = service.split(".")[0]
+    email = f"service-{state['projects'][invocation.project]}@gcp-sa-{agent}.iam.gserviceaccount.com"
+    binding = [f"roles/{agent}.serviceAgent", f"serviceAccount:{email}"]
+    policy = state["policies"][f"project/{invocation.project}"]
+    if binding not in policy:
+        policy.append(binding)
+    return {"email": email}
+
+
+def repositories_create(invocation: Invocation, state: State) -> None:
+    location, name = invocation.require("location"), invocation.positionals[0]
+    key = f"{location}/{name}"
+    if key in state["repositories"]:
+        raise already_exists(invocation, f"Repository {name}")
+    if invocation.require("repository-format") != "docker":
+        raise GcloudError("fake gcloud: only docker repositories are faked", 2)
+    state["repositories"][key] = {
+        "name": f"projects/{invocation.project}/locations/{location}/repositories/{name}",
+        "format": "DOCKER",
+        "mode": "STANDARD_REPOSITORY",
+    }
+    state["policies"][f"repository/{key}"] = []
+
+
+def secrets_versions_describe(invocation: Invocation, state: State) -> Resource:
+    name = invocation.require("secret")
+    if name not in state["secrets"]:
+        raise not_found(invocation, f"Secret [projects/{invocation.project}/secrets/{name}]")
+    versions = state["secrets"][name]["versions"]
+    wanted = invocation.positionals[0]
+    enabled = [number for number, version in enumerate(versions, 1) if version["state"] == "ENABLED"]
+    number = enabled[-1] if wanted == "latest" and enabled else int(wanted) if wanted.isdigit() else 0
+    if not 1 <= number <= len(versions):
+        raise not_found(invocation, f"Secret Version [{wanted}]")
+    project_number = state["projects"][invocation.project]
+    state_of = versions[number - 1]["state"]
+    return {"name": f"projects/{project_number}/secrets/{name}/versions/{number}", "state": state_of}
+
+
+def metrics_describe(invocation: Invocation, state: State) -> Resource:
+    name = invocation.positionals[0]
+    if name not in state.setdefault("log_metrics", {}):
+        raise not_found(invocation, f"Metric {name}")
+    return state["log_metrics"][name]
+
+
+def metrics_create(invocation: Invocation, state: State) -> None:
+    name = invocation.positionals[0]
+    if name in state.setdefault("log_metrics", {}):
+        raise already_exists(invocation, f"Metric {name}")
+    state["log_metrics"][name] = {"name": name, "filter": invocation.require("log-filter")}
+
+
+def metrics_update(invocation: Invocation, state: State) -> None:
+    metrics_describe(invocation, state)["filter"] = invocation.require("log-filter")
+
+
+def billing_projects_describe(invocation: Invocation, state: State) -> Resource:
+    billing = state.get("billing", {})
+    if billing.get("deny_project"):
+        raise GcloudError("ERROR: (gcloud.billing.projects.describe) PERMISSION_DENIED: denied.")
+    account = billing.get("account", "")
+    return {"billingAccountName": f"billingAccounts/{account}" if account else "", "billingEnabled": bool(account)}
+
+
+def _billing_account(invocation: Invocation, state: State) -> Resource:
+    billing = state.get("billing", {})
+    if invocation.require("billing-account") != billing.get("account") or billing.get("deny_account"):
+        raise GcloudError(
+            f"ERROR: (gcloud.{'.'.join(invocation.path)}) PERMISSION_DENIED: The caller does not have permission"
+        )
+    return billing
+
+
+def budgets_list(invocation: Invocation, state: State) -> list[Resource]:
+    return _billing_account(invocation, state).setdefault("budgets", [])
+
+
+def budgets_create(invocation: Invocation, state: State) -> None:
+    budgets = _billing_account(invocation, state).setdefault("budgets", [])
+    budgets.append(
+        {
+            "displayName": invocation.require("display-name"),
+            "amount": invocation.require("budget-amount"),
+            "projects": invocation.values.get("filter-projects", []),
+            "thresholds": invocation.values.get("threshold-rule", []),
+        }
+    )
 
 
 def _iam(handler: Callable[[Invocation, State], Any], *extra: str) -> Command:
@@ -632,6 +870,8 @@ DEPLOY_VALUES = frozenset(
         "max-instances",
         "set-env-vars",
         "set-secrets",
+        "build-service-account",
+        "docker-repository",
     }
 )
 
@@ -685,7 +925,32 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("run", "services", "get-iam-policy"): _iam(get_iam_policy, "region"),
     ("run", "services", "add-iam-policy-binding"): _iam(add_iam_policy_binding, "region"),
     ("functions", "deploy"): Command(
-        functions_deploy, True, DEPLOY_VALUES, frozenset({"gen2", "trigger-http", "allow-unauthenticated"})
+        functions_deploy,
+        True,
+        DEPLOY_VALUES,
+        frozenset({"gen2", "trigger-http", "allow-unauthenticated", "retry", "no-retry"}),
+    ),
+    ("info",): Command(info, False),
+    ("resource-manager", "org-policies", "describe"): Command(
+        org_policies_describe, False, switches=frozenset({"effective"})
+    ),
+    ("beta", "services", "identity", "create"): Command(identity_create, True, frozenset({"service"})),
+    ("artifacts", "repositories", "create"): Command(
+        repositories_create, True, frozenset({"location", "repository-format", "description"})
+    ),
+    ("artifacts", "repositories", "get-iam-policy"): _iam(get_iam_policy, "location"),
+    ("artifacts", "repositories", "add-iam-policy-binding"): _iam(add_iam_policy_binding, "location"),
+    ("secrets", "versions", "describe"): Command(secrets_versions_describe, False, frozenset({"secret"})),
+    ("logging", "metrics", "describe"): Command(metrics_describe, False),
+    ("logging", "metrics", "create"): Command(metrics_create, True, frozenset({"log-filter", "description"})),
+    ("logging", "metrics", "update"): Command(metrics_update, True, frozenset({"log-filter", "description"})),
+    ("billing", "projects", "describe"): Command(billing_projects_describe, False),
+    ("billing", "budgets", "list"): Command(budgets_list, False, frozenset({"billing-account"})),
+    ("billing", "budgets", "create"): Command(
+        budgets_create,
+        True,
+        frozenset({"billing-account", "display-name", "budget-amount", "filter-projects", "threshold-rule"}),
+        repeatable=frozenset({"threshold-rule"}),
     ),
     ("functions", "describe"): Command(functions_describe, False, frozenset({"region"}), frozenset({"gen2"})),
     ("artifacts", "repositories", "describe"): Command(repositories_describe, False, frozenset({"location"})),
@@ -770,6 +1035,60 @@ def wait_for_peers(state_path: str, expected: int, patience: float = 3.0) -> int
         time.sleep(0.02)
 
 
+def _config_counts(state_path: str, config: str, change: int) -> int:
+    path = state_path + ".configs"
+    with Locked(path), open(path, "a+") as file:
+        file.seek(0)
+        counts = json.loads(file.read() or "{}")
+        counts[config] = counts.get(config, 0) + change
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps(counts))
+    return counts[config]
+
+
+def enter_config(state_path: str, config: str) -> bool:
+    """Counts a gcloud process in on its configuration directory; whether another one is using it."""
+    return _config_counts(state_path, config, 1) > 1
+
+
+def config_users(state_path: str, config: str) -> int:
+    """How many gcloud processes use the configuration directory right now."""
+    return _config_counts(state_path, config, 0)
+
+
+def leave_config(state_path: str, config: str) -> None:
+    """Counts a gcloud process out of its configuration directory."""
+    _config_counts(state_path, config, -1)
+
+
+def transient_failure(invocation: Invocation, state: State) -> GcloudError | None:
+    """The error of the first matching `transient` entry still armed (and disarms it once)."""
+    for entry in state.get("transient", []):
+        target = entry.get("target")
+        if entry["command"] != " ".join(invocation.path) or entry["times"] <= 0:
+            continue
+        if target is not None and invocation.positionals[:1] != [target]:
+            continue
+        entry["times"] -= 1
+        entry["failed"] = entry.get("failed", 0) + 1
+        api = entry.get("api", "firestore.googleapis.com")
+        details = {
+            "project": invocation.project,
+            "number": state["projects"].get(invocation.project, "0"),
+            "region": invocation.value("region", "us-central1"),
+            "name": invocation.positionals[0] if invocation.positionals else "",
+            "command": ".".join(invocation.path),
+            "api": api,
+            "api_title": API_TITLES.get(api, api),
+            "secret": "tweet-capture-jwt-key",
+            "version": "1",
+            "account": invocation.value("service-account", ""),
+        }
+        return GcloudError(MESSAGES[entry["error"]].format(**details))
+    return None
+
+
 def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
     """Executes one call against the state file: (exit status, mutating, facts to log)."""
     facts: dict[str, Any] = {}
@@ -794,12 +1113,29 @@ def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
                 )
             if " ".join(invocation.path) in state.get("deny", []):
                 raise GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) PERMISSION_DENIED: denied.")
-        if invocation.path == ("functions", "deploy") and state.get("deploy_barrier"):
-            facts["peers"] = wait_for_peers(state_path, state["deploy_barrier"])
+        if invocation.path == ("functions", "deploy"):
+            facts["config"] = config = info(invocation, state)["config"]["paths"]["global_config_dir"]
+            sharing = enter_config(state_path, config)
+            try:
+                if state.get("deploy_barrier"):
+                    facts["peers"] = wait_for_peers(state_path, state["deploy_barrier"])
+                if sharing or config_users(state_path, config) > 1:
+                    raise GcloudError(MESSAGES["database_locked"])
+            finally:
+                leave_config(state_path, config)
         with Locked(state_path):
             with open(state_path) as file:
                 state = json.load(file)
-            answer = command.handler(invocation, state)
+            if failure := transient_failure(invocation, state):
+                with open(state_path, "w") as file:
+                    json.dump(state, file, indent=1)
+                raise failure
+            try:
+                answer = command.handler(invocation, state)
+            except PartialFailure:
+                with open(state_path, "w") as file:
+                    json.dump(state, file, indent=1)
+                raise
             if command.mutating:
                 with open(state_path, "w") as file:
                     json.dump(state, file, indent=1)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from shared.endpoints import BY_PATH, NEEDS_JWT
+from shared.endpoints import HTTP_FUNCTIONS as DECLARED_HTTP
 from tests.deploy.conftest import (
     ACCESS_TOKEN,
     EXTENSION_ID,
@@ -33,7 +35,8 @@ TOPIC = "tweet-likes-raw"
 TICK_TOPIC = "tweet-capture-retry-tick"
 SECRET = "tweet-capture-jwt-key"
 SERVICE_ACCOUNT = f"tweet-capture-fn@{PROJECT}.iam.gserviceaccount.com"
-JWT_FUNCTIONS = {"register", "login", "refresh", "logout", "capture", "api"}
+BUILD_ACCOUNT = f"tweet-capture-build@{PROJECT}.iam.gserviceaccount.com"
+DOCKER_REPOSITORY = f"projects/{PROJECT}/locations/{REGION}/repositories/gcf-artifacts"
 GCF_REPOSITORY = "gcf-artifacts"
 SET_CLEANUP = ("artifacts", "repositories", "set-cleanup-policies")
 # The cleanup policy as Artifact Registry keeps it: the 2 most recent versions of each image stay, the rest go.
@@ -43,6 +46,17 @@ CLEANUP_POLICIES = {
 }
 
 MakeCloud = Callable[..., FakeCloud]
+
+
+def entry_point(name: str) -> str:
+    """The entry point of a deployed function: its name with underscores."""
+    return name.replace("-", "_")
+
+
+def url_key(name: str) -> str:
+    """The extension configuration's key for a function: capture-batch -> captureBatchUrl."""
+    head, *rest = name.split("-")
+    return head + "".join(word.title() for word in rest) + "Url"
 
 
 def function_state(run: DeployRun, name: str) -> dict[str, Any]:
@@ -77,7 +91,21 @@ def test_help_exits_zero_without_calling_gcloud(make_cloud: MakeCloud) -> None:
     """--help prints the usage with every flag and exits 0 without any gcloud call."""
     run = make_cloud().run("--help")
     assert run.returncode == 0
-    for flag in ("--project", "--region", "--owner-email", "--extension-id", "--only", "--single-url", "--dry-run"):
+    for flag in (
+        "--project",
+        "--region",
+        "--owner-email",
+        "--extension-id",
+        "--only",
+        "--single-url",
+        "--alerts",
+        "--budget-usd",
+        "--verify",
+        "--base-url",
+        "--health-url",
+        "--capture-url",
+        "--dry-run",
+    ):
         assert flag in run.stdout
     assert run.calls == []
 
@@ -168,7 +196,7 @@ def test_every_function_is_deployed_once_with_gen2_and_its_trigger(first_run: De
     for name in HTTP_FUNCTIONS:
         call = deploys[name]
         assert call.has("gen2")
-        assert call.flag("entry-point") == name
+        assert call.flag("entry-point") == entry_point(name)
         assert call.has("trigger-http")
         assert call.has("allow-unauthenticated")
         assert call.flag("trigger-topic") is None
@@ -179,26 +207,76 @@ def test_every_function_is_deployed_once_with_gen2_and_its_trigger(first_run: De
     assert retry.flag("trigger-service-account") == SERVICE_ACCOUNT
     assert not retry.has("trigger-http")
     assert not retry.has("allow-unauthenticated")
+    # Said explicitly: gcloud would otherwise keep a retry policy someone set by hand.
+    assert retry.has("no-retry")
+    assert not retry.has("retry")
+
+
+def test_the_deployed_functions_are_the_declared_ones(first_run: DeployRun) -> None:
+    """Per-function mode deploys every HTTP entry point of shared/endpoints.py but the router, plus retry-queue.
+
+    And exactly the functions whose endpoint declares needs_jwt get JWT_SECRET_KEY (issue 9: one source of truth).
+    """
+    deploys = first_run.deploys()
+    assert {entry_point(name) for name in deploys} == (set(DECLARED_HTTP) - {"api"}) | {"retry_queue"}
+    with_key = {entry_point(name) for name, call in deploys.items() if call.flag("set-secrets")}
+    assert with_key == NEEDS_JWT - {"api"}
+
+
+def test_the_router_gets_the_key_as_declared(make_cloud: MakeCloud) -> None:
+    """--single-url deploys api with JWT_SECRET_KEY exactly when shared/endpoints.py says it needs it."""
+    run = make_cloud().run(*STANDARD_ARGS, "--single-url", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    (deploy,) = [c for c in printed_commands(run.stdout) if c[:3] == ("functions", "deploy", "api")]
+    assert any(word.startswith("--set-secrets=JWT_SECRET_KEY=") for word in deploy) == ("api" in NEEDS_JWT)
 
 
 def test_entry_points_exist_in_main_with_the_matching_signature_type(first_run: DeployRun) -> None:
     """Every --entry-point is exported by main.py and registered as http or cloudevent to match its trigger."""
+    import importlib.util
+
     from functions_framework import _function_registry
 
     import main
 
+    not_here = []
     for call in first_run.deploys().values():
-        entry_point = call.flag("entry-point")
-        assert entry_point in main.__all__
-        assert callable(getattr(main, entry_point))  # imports its module, which registers it
+        name = call.flag("entry-point") or ""
+        assert name in main.__all__
+        if importlib.util.find_spec(f"functions.{name}") is None:
+            not_here.append(name)  # declared, its module arriving from another branch
+            continue
+        assert callable(getattr(main, name))  # imports its module, which registers it
         expected = "http" if call.has("trigger-http") else "cloudevent"
-        assert _function_registry.REGISTRY_MAP.get(entry_point) == expected, entry_point
+        assert _function_registry.REGISTRY_MAP.get(name) == expected, name
+    if not_here:
+        pytest.skip(f"declared in shared/endpoints.py, no module in this tree yet: {', '.join(sorted(not_here))}")
 
 
-def test_deploys_run_in_parallel(first_run: DeployRun) -> None:
-    """All deploys are under way at the same time instead of one after another."""
-    deploys = first_run.deploys().values()
-    assert all(call.peers == len(deploys) for call in deploys)
+def test_the_first_deploy_runs_alone_then_the_rest_in_parallel(first_run: DeployRun) -> None:
+    """The health function is deployed alone and done before any other starts; then the others run side by side."""
+    deploys = first_run.deploys()
+    first = deploys.pop("health")
+    assert all(first.end <= call.start for call in deploys.values())
+    # Every deploy of the run (the first, already done, included) had started when each of the others began.
+    assert all(call.peers == len(deploys) + 1 for call in deploys.values())
+
+
+def test_parallel_deploys_each_use_a_private_gcloud_configuration(first_run: DeployRun, first_cloud: FakeCloud) -> None:
+    """Each parallel gcloud gets its own copy of the configuration directory, in the run's temporary directory.
+
+    Sharing one makes gcloud crash with "database is locked" (the fake does just that); the copies, which
+    hold credentials, are gone after the run; the first deploy, alone, uses the user's own directory.
+    """
+    deploys = first_run.deploys()
+    assert deploys.pop("health").config == str(first_cloud.gcloud_config)
+    configs = [Path(call.config or "") for call in deploys.values()]
+    assert len(set(configs)) == len(configs)
+    for config in configs:
+        assert config.is_relative_to(first_cloud.directory)
+        assert config.name.startswith("gcloud-config-")
+        assert not config.exists()
+        assert not config.parent.exists()
 
 
 def test_deploys_upload_the_repository_root(first_run: DeployRun) -> None:
@@ -243,8 +321,9 @@ def test_jwt_key_reaches_the_token_functions_only_through_secret_manager(first_r
     """--set-secrets gives JWT_SECRET_KEY to the token functions; health and retry-queue get no secret at all."""
     for name, call in first_run.deploys().items():
         assert "JWT_SECRET_KEY" not in function_state(first_run, name)["env"]
-        if name in JWT_FUNCTIONS:
-            assert call.flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:latest"
+        if entry_point(name) in NEEDS_JWT:
+            # Pinned to the version's number: a rotation reaches every function on the next deploy, together.
+            assert call.flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:1"
         else:
             assert call.flag("set-secrets") is None, name
 
@@ -274,17 +353,26 @@ def test_firestore_is_created_in_native_mode(first_run: DeployRun) -> None:
     assert first_run.state["databases"]["(default)"]["type"] == "FIRESTORE_NATIVE"
 
 
-def test_ttl_policies_and_the_queue_index_are_added(first_run: DeployRun) -> None:
-    """TTL policies cover sessions.expiresAt and rateLimits.expireAt; queue gets the status+nextAttemptAt index."""
+def test_ttl_policies_and_the_composite_indexes_are_added(first_run: DeployRun) -> None:
+    """TTLs on sessions.expiresAt and rateLimits.expireAt; composite indexes for the replay and the listing."""
     assert first_run.state["ttls"] == {"sessions/expiresAt": "CREATING", "rateLimits/expireAt": "CREATING"}
-    (index,) = first_run.state["indexes"]
-    assert "/collectionGroups/queue/indexes/" in index["name"]
-    assert index["queryScope"] == "COLLECTION"
-    assert [(field["fieldPath"], field["order"]) for field in index["fields"]] == [
-        ("status", "ASCENDING"),
-        ("nextAttemptAt", "ASCENDING"),
-        ("__name__", "ASCENDING"),
-    ]
+    indexes = {
+        index["name"].split("/collectionGroups/")[1].split("/")[0]: [
+            (field["fieldPath"], field["order"]) for field in index["fields"]
+        ]
+        for index in first_run.state["indexes"]
+        if index["queryScope"] == "COLLECTION"
+    }
+    assert indexes == {
+        "queue": [("status", "ASCENDING"), ("nextAttemptAt", "ASCENDING"), ("__name__", "ASCENDING")],
+        "tweets": [
+            ("userId", "ASCENDING"),
+            ("createdAt", "ASCENDING"),
+            ("captureOrder", "ASCENDING"),
+            ("__name__", "ASCENDING"),
+        ],
+    }
+    assert len(first_run.state["indexes"]) == 2
 
 
 def test_topics_and_the_ten_minute_tick(first_run: DeployRun) -> None:
@@ -312,6 +400,7 @@ def test_the_needed_apis_are_enabled(first_run: DeployRun) -> None:
             "cloudscheduler",
             "secretmanager",
             "eventarc",
+            "firebaserules",
         )
     }
     assert needed <= set(first_run.state["services"])
@@ -347,7 +436,7 @@ def test_every_call_names_the_project(first_run: DeployRun) -> None:
     for call in first_run.calls:
         if call.is_("projects", "describe"):
             assert call.argv[2] == PROJECT
-        elif not (call.is_("auth") or call.is_("config")):
+        elif not (call.is_("auth") or call.is_("config") or call.is_("info")):
             assert call.flag("project") == PROJECT, call.argv
 
 
@@ -355,7 +444,7 @@ def test_stdout_is_exactly_the_extension_configuration(first_run: DeployRun) -> 
     """Stdout is one JSON object holding every HTTP function's URL as gcloud reports it; stderr lists them too."""
     config = json.loads(first_run.stdout)
     uris = {name: function_state(first_run, name)["serviceConfig"]["uri"] for name in HTTP_FUNCTIONS}
-    assert config == {f"{name}Url": uri for name, uri in uris.items()}
+    assert config == {url_key(name): uri for name, uri in uris.items()}
     for name, uri in uris.items():
         assert f"{name}: {uri}" in first_run.stderr
 
@@ -387,7 +476,7 @@ def test_dry_run_prints_a_real_runs_commands_and_runs_none(make_cloud: MakeCloud
 def test_only_redeploys_a_single_function(
     make_cloud: MakeCloud, deployed_project: dict[str, Any], only: str, deployed: str
 ) -> None:
-    """--only NAME redeploys that function alone, changes nothing else and leaves the extension configuration be."""
+    """--only NAME redeploys that function alone, changes nothing else, leaves the configuration be, re-verifies."""
     run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", only)
     assert run.returncode == 0, run.stderr
     assert list(run.deploys()) == [deployed]
@@ -396,26 +485,27 @@ def test_only_redeploys_a_single_function(
     if deployed in HTTP_FUNCTIONS:
         assert f"{deployed}: {function_state(run, deployed)['serviceConfig']['uri']}" in run.stderr
         assert "configuration is unchanged" in run.stderr
+    # The whole deployment is checked again after any redeploy of an HTTP function.
+    assert ("verify: OK" in run.stderr) == (deployed != RETRY_FUNCTION)
 
 
 def test_single_url_deploys_the_router_and_retry_queue(make_cloud: MakeCloud) -> None:
     """--single-url deploys api (with the key) and retry-queue only; the JSON has the base URL and each /api path."""
-    from functions.api import ROUTES
-
     run = make_cloud().run(*STANDARD_ARGS, "--single-url")
     assert run.returncode == 0, run.stderr
     deploys = run.deploys()
     assert set(deploys) == {"api", RETRY_FUNCTION}
     assert deploys["api"].flag("entry-point") == "api"
     assert deploys["api"].has("trigger-http")
-    assert deploys["api"].flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:latest"
+    assert deploys["api"].flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:1"
     base = function_state(run, "api")["serviceConfig"]["uri"]
     config = json.loads(run.stdout)
     assert config.pop("baseUrl") == base
-    assert set(config) == {f"{name}Url" for name in HTTP_FUNCTIONS}
-    for url in config.values():
+    assert set(config) == {url_key(name) for name in HTTP_FUNCTIONS}
+    for name in HTTP_FUNCTIONS:
+        url = config[url_key(name)]
         assert url.startswith(base)
-        assert url.removeprefix(base) in ROUTES
+        assert BY_PATH[url.removeprefix(base)].entry_point == entry_point(name)
 
 
 def test_a_failed_deploy_fails_the_run_and_shows_its_output(
@@ -430,6 +520,7 @@ def test_a_failed_deploy_fails_the_run_and_shows_its_output(
     assert "FAILED capture" in run.stderr
     assert "Build failed for capture" in run.stderr
     assert "deployment failed for: capture" in run.stderr
+    assert "run ./deploy.sh again" in run.stderr
     assert run.stdout == ""
 
 
@@ -478,17 +569,22 @@ def test_a_lookup_error_other_than_not_found_stops_the_script(make_cloud: MakeCl
 # Bounding the build images that deploys leave in Artifact Registry
 
 
-def test_after_the_deploys_a_cleanup_policy_keeps_two_versions_per_image(first_run: DeployRun) -> None:
-    """Once every deploy is done, gcf-artifacts gets the keep-2/delete-the-rest policy, really deleting (no dry run)."""
-    (describe,) = [call for call in first_run.calls if call.is_("artifacts", "repositories", "describe")]
+def test_before_any_deploy_the_image_repository_exists_with_its_cleanup_policy(first_run: DeployRun) -> None:
+    """gcf-artifacts is created (Docker, in the region) with the keep-2/delete-the-rest policy before the first deploy.
+
+    Every deploy names it with --docker-repository, so parallel first deploys never race to create it.
+    """
+    (create,) = [call for call in first_run.calls if call.is_("artifacts", "repositories", "create")]
     (cleanup,) = [call for call in first_run.calls if call.is_(*SET_CLEANUP)]
-    assert describe.argv[3] == cleanup.argv[3] == GCF_REPOSITORY
-    assert describe.flag("location") == cleanup.flag("location") == REGION
+    assert create.argv[3] == cleanup.argv[3] == GCF_REPOSITORY
+    assert create.flag("location") == cleanup.flag("location") == REGION
+    assert create.flag("repository-format") == "docker"
     assert cleanup.has("no-dry-run")
     assert not cleanup.has("dry-run")
     assert cleanup.status == 0
-    last_deploy_end = max(call.end for call in first_run.deploys().values())
-    assert last_deploy_end <= describe.start < cleanup.start
+    first_deploy_start = min(call.start for call in first_run.deploys().values())
+    assert create.end <= cleanup.start < cleanup.end <= first_deploy_start
+    assert all(call.flag("docker-repository") == DOCKER_REPOSITORY for call in first_run.deploys().values())
     repository = gcf_repository(first_run.state)
     assert repository["cleanupPolicies"] == CLEANUP_POLICIES
     assert repository["cleanupPolicyDryRun"] is False
@@ -512,13 +608,13 @@ def test_a_second_run_leaves_the_cleanup_policy_alone(second_run: DeployRun) -> 
 
 
 def test_dry_run_prints_the_cleanup_policy_command_with_the_policy(make_cloud: MakeCloud) -> None:
-    """--dry-run prints set-cleanup-policies after the deploys, with the policy file's content as a comment."""
+    """--dry-run prints set-cleanup-policies before the deploys, with the policy file's content as a comment."""
     run = make_cloud().run(*STANDARD_ARGS, "--dry-run")
     assert run.returncode == 0, run.stderr
     lines = [line for line in run.stdout.splitlines() if line.startswith("+ gcloud ")]
     deploy_lines = [i for i, line in enumerate(lines) if line.startswith("+ gcloud functions deploy ")]
     (cleanup_line,) = [i for i, line in enumerate(lines) if line.startswith("+ gcloud " + " ".join(SET_CLEANUP))]
-    assert cleanup_line > max(deploy_lines)
+    assert cleanup_line < min(deploy_lines)
     command, comment = lines[cleanup_line].split("  # cleanup-policy.json: ")
     words = shlex.split(command)[2:]
     assert words[3] == GCF_REPOSITORY
@@ -551,7 +647,7 @@ def test_a_different_cleanup_policy_is_replaced(
         repository["cleanupPolicyDryRun"] = True
     run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
     assert run.returncode == 0, run.stderr
-    assert [call.argv[:3] for call in run.changes] == [("functions", "deploy", "health"), SET_CLEANUP]
+    assert [call.argv[:3] for call in run.changes] == [SET_CLEANUP, ("functions", "deploy", "health")]
     assert gcf_repository(run.state)["cleanupPolicies"] == CLEANUP_POLICIES
     assert gcf_repository(run.state)["cleanupPolicyDryRun"] is False
 

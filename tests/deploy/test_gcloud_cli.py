@@ -18,6 +18,7 @@ from tests.deploy.fake_gcloud import COMMANDS, GLOBAL_SWITCHES, GLOBAL_VALUES
 ALIASES = {("config", "get-value"): ("config", "get")}  # `get-value` is the long-standing alias of `get`
 HIDDEN_FLAGS = {
     ("functions", "describe"): {"--gen2"},  # still accepted; older gcloud needs it for 2nd gen
+    ("functions", "deploy"): {"--no-retry"},
     # gcloud adds a hidden --no-X to every Boolean flag --X (checked below to be one).
     ("artifacts", "repositories", "set-cleanup-policies"): {"--no-dry-run"},
 }

@@ -45,7 +45,7 @@ def _stack(own: Emulators, uid: str, setenv: Any) -> Iterator[dict[str, Function
     setenv(**own.env())
     create_topic(PROJECT, TOPIC)
     env = server_env(own, FIRESTORE_DATABASE=f"test-{uid}", PUBLISH_TIMEOUT_SECONDS=str(PUBLISH_TIMEOUT))
-    names = ("register", "capture", "capture_batch", "health", "retry_queue")
+    names = ("register", "capture", "capture_batch", "unlike", "health", "retry_queue")
     servers = {name: FunctionServer(name, env) for name in names}
     with running(servers.values()):
         yield servers
@@ -156,6 +156,49 @@ def test_pubsub_down_queues_a_whole_batch_within_one_timeout(
     assert sorted(m.attributes["dedupKey"] for m in received) == expected
     db = _firestore(own, f"test-{uid}")
     assert not list(db.collection("queue").limit(1).get())
+
+
+def test_pubsub_down_queues_an_unlike_and_the_replay_publishes_it_once(
+    own: Emulators, stack: dict[str, FunctionServer], uid: str
+) -> None:
+    """Pub/Sub stopped during an unlike: 200 unliked, the event waits in the queue, one tick publishes it once."""
+    from google.cloud import pubsub_v1
+
+    user = _user(stack)
+    headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    body = tweet_body()
+    assert requests.post(stack["capture"].url, json=body, headers=headers, timeout=30).json()["status"] == "published"
+    own.pubsub.stop()
+    response = requests.post(stack["unlike"].url, json={"tweetId": body["tweetId"]}, headers=headers, timeout=30)
+    assert response.status_code == 200 and response.json()["status"] == "unliked", response.text
+    key = f"{user['userId']}_{body['tweetId']}"
+    db = _firestore(own, f"test-{uid}")
+    item = db.collection("queue").document(f"{key}~1").get().to_dict()
+    assert item["event"] == "unliked" and item["status"] == "pending" and item["errorMessage"]
+
+    own.pubsub.start()
+    create_topic(PROJECT, TOPIC, subscriptions=(f"unlike-back-{uid}",))
+    assert _tick(stack["retry_queue"]).status_code == 200
+    assert _tick(stack["retry_queue"]).status_code == 200  # a second tick finds nothing left to send
+    subscriber = pubsub_v1.SubscriberClient()
+    path = subscriber.subscription_path(PROJECT, f"unlike-back-{uid}")
+    deadline, received = time.monotonic() + 15, []
+    while time.monotonic() < deadline:
+        pulled = subscriber.pull(
+            request={"subscription": path, "max_messages": 10, "return_immediately": True}, timeout=5
+        )
+        if pulled.received_messages:
+            subscriber.acknowledge(
+                request={"subscription": path, "ack_ids": [m.ack_id for m in pulled.received_messages]}
+            )
+        received += [m.message for m in pulled.received_messages]
+        if received and time.monotonic() > deadline - 12:
+            break
+        time.sleep(0.2)
+    assert [(m.attributes["event"], m.attributes["sequence"], m.attributes["dedupKey"]) for m in received] == [
+        ("unliked", "1", key)
+    ]
+    assert not db.collection("queue").document(f"{key}~1").get().exists
 
 
 def test_firestore_down_is_503_never_200(own: Emulators, stack: dict[str, FunctionServer]) -> None:

@@ -1,0 +1,181 @@
+"""A loopback stand-in for the Google REST APIs deploy.sh calls directly, and for the deployed functions.
+
+Serves the Firebase Rules API (releases, rulesets) and the Cloud Monitoring API
+(notification channels, alert policies) the way Google does for the calls
+devtools/deploy_api.py makes, keeping their resources in the fake gcloud's state
+file, so both fakes describe one project. It insists on the deployer's access
+token and a quota project, as Google does for user credentials. Under /fn/NAME it
+answers like a deployed function for the verification deploy.sh runs at the end:
+health, the CORS preflight and a capture without a token (state key
+`function_health` replaces the health body, e.g. to report a backend down;
+`rules_api_disabled` makes that many Firebase Rules calls fail as a just-enabled API does).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.deploy.fake_gcloud import Locked
+
+HEALTHY = {"status": "healthy", "services": {"firestore": "connected", "pubsub": "connected"}}
+
+
+class FakeGoogleApis:
+    """The server, on 127.0.0.1, bound to one fake project's state file."""
+
+    def __init__(self, state_path: Path, project: str, token: str) -> None:
+        self.state_path = state_path
+        self.log_path = state_path.with_name("api-calls.jsonl")
+        self.log_path.touch()
+        self.project = project
+        self.token = token
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        """The base URL, with a trailing slash as API endpoint overrides have."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_PATCH(self) -> None:
+                self._serve("PATCH")
+
+            def do_OPTIONS(self) -> None:
+                self._serve("OPTIONS")
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"null") if length else None
+                path = self.path.split("?", 1)[0]
+                if path.startswith("/fn/"):
+                    self._function(method, path)
+                    return
+                with Locked(str(fake.state_path)):
+                    state = json.loads(fake.state_path.read_text())
+                    headers = {"authorization": self.headers.get("Authorization") == f"Bearer {fake.token}"}
+                    with open(fake.log_path, "a") as log:
+                        log.write(json.dumps({"method": method, "path": path, "body": body, **headers}) + "\n")
+                    if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                        status, answer = 401, _error(401, "Request had invalid authentication credentials.")
+                    elif self.headers.get("X-Goog-User-Project") != fake.project:
+                        status, answer = 403, _error(403, "End user credentials need a quota project.")
+                    else:
+                        status, answer = fake.answer(state, method, path, body)
+                    fake.state_path.write_text(json.dumps(state, indent=1))
+                self._send(status, answer)
+
+            def _function(self, method: str, path: str) -> None:
+                state = json.loads(fake.state_path.read_text())
+                origin = self.headers.get("Origin", "")
+                if path.endswith("/health") and method == "GET":
+                    self._send(200, state.get("function_health", HEALTHY))
+                elif path.endswith("/capture") and method == "OPTIONS":
+                    self._send(
+                        204,
+                        None,
+                        {
+                            "Access-Control-Allow-Origin": origin,
+                            "Access-Control-Allow-Methods": "POST, OPTIONS",
+                            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                        },
+                    )
+                elif path.endswith("/capture") and method == "POST":
+                    problem = {"title": "Unauthorized", "status": 401, "detail": "A Bearer token is required."}
+                    self._send(401, problem, {"Access-Control-Allow-Origin": origin}, "application/problem+json")
+                else:
+                    self._send(404, {"title": "Not Found", "status": 404})
+
+            def _send(
+                self, status: int, answer: Any, headers: dict[str, str] | None = None, kind: str = "application/json"
+            ) -> None:
+                data = b"" if answer is None else json.dumps(answer).encode()
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                if data:
+                    self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def answer(self, state: dict[str, Any], method: str, path: str, body: Any) -> tuple[int, Any]:
+        """Status and JSON body for one API call, applied to `state`."""
+        if path.startswith("/v1/") and state.get("rules_api_disabled", 0) > 0:
+            # Google's SERVICE_DISABLED text (see fake_gcloud.MESSAGES["api_disabled"] for its sources).
+            state["rules_api_disabled"] -= 1
+            number = state["projects"][self.project]
+            return 403, _error(
+                403,
+                f"Firebase Rules API has not been used in project {number} before or it is disabled. Enable it by "
+                f"visiting https://console.developers.google.com/apis/api/firebaserules.googleapis.com/overview"
+                f"?project={number} then retry. If you enabled this API recently, wait a few minutes for the "
+                "action to propagate to our systems and retry.",
+            )
+        rules = state.setdefault("rules", {"rulesets": {}, "releases": {}})
+        monitoring = state.setdefault("monitoring", {"channels": [], "policies": []})
+        prefix = f"/v1/projects/{self.project}"
+        if path.startswith(f"{prefix}/releases/") and method == "GET":
+            release = rules["releases"].get(path[4:])
+            return (200, release) if release else (404, _error(404, "Release not found"))
+        if path.startswith(f"{prefix}/rulesets/") and method == "GET":
+            ruleset = rules["rulesets"].get(path[4:])
+            return (200, ruleset) if ruleset else (404, _error(404, "Ruleset not found"))
+        if path == f"{prefix}/rulesets" and method == "POST":
+            name = f"projects/{self.project}/rulesets/ruleset-{len(rules['rulesets']) + 1}"
+            rules["rulesets"][name] = {"name": name, "source": body["source"]}
+            return 200, rules["rulesets"][name]
+        if path == f"{prefix}/releases" and method == "POST":
+            if body["name"] in rules["releases"]:
+                return 409, _error(409, "Release already exists")
+            rules["releases"][body["name"]] = body
+            return 200, body
+        if path.startswith(f"{prefix}/releases/") and method == "PATCH":
+            release = body["release"]
+            if release["name"] != path[4:] or release["name"] not in rules["releases"]:
+                return 404, _error(404, "Release not found")
+            rules["releases"][release["name"]] = release
+            return 200, release
+        v3 = f"/v3/projects/{self.project}"
+        if path == f"{v3}/notificationChannels":
+            if method == "GET":
+                return 200, {"notificationChannels": monitoring["channels"]}
+            number = len(monitoring["channels"]) + 1
+            channel = {**body, "name": f"projects/{self.project}/notificationChannels/{number}"}
+            monitoring["channels"].append(channel)
+            return 200, channel
+        if path == f"{v3}/alertPolicies":
+            if method == "GET":
+                return 200, {"alertPolicies": monitoring["policies"]}
+            policy = {**body, "name": f"projects/{self.project}/alertPolicies/{len(monitoring['policies']) + 1}"}
+            monitoring["policies"].append(policy)
+            return 200, policy
+        return 404, _error(404, f"fake: no {method} {path}")
+
+
+def _error(code: int, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "status": "ERROR"}}
