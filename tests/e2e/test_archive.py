@@ -229,10 +229,10 @@ def test_a_spent_daily_budget_stops_the_import_with_when_to_run_again(serve, tmp
     assert last.startswith("stopped after 200 new captures") and "run the same command again after" in last
 
 
-def test_an_unliked_capture_is_exported_as_such_left_out_of_like_js_and_not_reliked_by_an_import(
+def test_an_unliked_capture_is_exported_as_such_kept_in_like_js_and_not_reliked_by_an_import(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    """After an unlike: the NDJSON says unliked, like.js omits it, and a re-import does not like it again."""
+    """After an unlike: the NDJSON says unliked, like.js keeps every capture, a re-import does not like it again."""
     archive = tmp_path / "small.zip"
     write_archive(archive, 30, repeats=0, malformed=0)
     invalid = tmp_path / "invalid.ndjson"
@@ -249,10 +249,10 @@ def test_an_unliked_capture_is_exported_as_such_left_out_of_like_js_and_not_reli
     exported = tool(
         "export", out, "--like-js", like_js, "--api", deployment.url, "--email", deployment.email, cwd=tmp_path
     )
-    assert summary(exported).startswith(f"done: 30 captures to {out} and 29 likes to {like_js}")
+    assert summary(exported).startswith(f"done: 30 captures to {out} and 30 likes to {like_js}")
     unliked = [json.loads(line) for line in out.read_text().splitlines() if json.loads(line)["status"] == "unliked"]
     assert [item["tweetId"] for item in unliked] == [gone] and unliked[0]["unlikedAt"]
-    assert gone not in like_js.read_text()
+    assert gone in like_js.read_text()
     again = tool(*import_args(deployment, archive, invalid), cwd=tmp_path)
     assert summary(again).startswith("done: 0 new, 30 duplicate")
 

@@ -32,8 +32,9 @@ def export_captures(
 ) -> ExportCounts:
     """Write every capture of the user to NDJSON_PATH (one listing item a line) and, if asked, a like.js.
 
-    The like.js holds the current likes (an unliked capture is no longer a like),
-    in the archive's own format, texts escaped as the archive escapes them, so
+    The like.js holds every capture, unliked ones too, as the contract asks (export →
+    import into an empty deployment recreates the same set of captured ids), in the
+    archive's own format, texts escaped as the archive escapes them, so
     `import` reads it back to the same ids and texts. Both files appear only once
     complete.
     """
@@ -61,7 +62,7 @@ def export_captures(
                     raise ApiError("GET /api/tweets answered an item without a tweetId")
                 out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
                 counts.captures += 1
-                if like_js and item.get("status") != "unliked":
+                if like_js:
                     like_js.write(
                         (",\n" if counts.likes else "")
                         + like_js_element(to_like(item["tweetId"], item.get("tweet") or {}))
