@@ -1,9 +1,10 @@
 # Two commands do all the set-up on a fresh machine: `make dev` and `make test`.
 PYTHON ?= python3
 VENV   := .venv
+ARCHIVE_SIZES ?= 25548,100000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: dev test lint bench soak clean
+.PHONY: dev test lint bench bench-archive soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -28,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP) ## Cold start, latency, floor and Firestore operation counts
 	$(VENV)/bin/python -m devtools.bench
+	$(VENV)/bin/python -m devtools.archive_bench --sizes $(ARCHIVE_SIZES)
+
+bench-archive: $(STAMP) ## Archive import only: wall time, items/s, peak memory (ARCHIVE_SIZES=25548,100000)
+	$(VENV)/bin/python -m devtools.archive_bench --sizes $(ARCHIVE_SIZES)
 
 soak: $(STAMP) ## Chaos soak: load, outages and kills for SOAK_SECONDS (300) from SOAK_SEED (15), then the audit
 	$(VENV)/bin/python -m devtools.soak

@@ -7,7 +7,9 @@ child behind when only the wrapper is killed, so stop() signals the whole group.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,13 +36,21 @@ class Emulator:
     """One gcloud emulator process group on 127.0.0.1:port."""
 
     def __init__(
-        self, kind: str, project: str, port: int | None = None, log_dir: Path | None = None, rules: Path | None = None
+        self,
+        kind: str,
+        project: str,
+        port: int | None = None,
+        log_dir: Path | None = None,
+        rules: Path | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         if kind not in COMMANDS:
             raise ValueError(f"unknown emulator {kind!r}")
-        if rules is not None and kind != "firestore":
-            raise ValueError("only the Firestore emulator takes security rules")
+        if (rules is not None or data_dir is not None) and kind != "firestore":
+            raise ValueError("only the Firestore emulator takes security rules or a data folder")
         self.kind = kind
+        # Where the Firestore emulator saves its documents when stopped, and reads them back when started.
+        self.data_dir = data_dir
         # Security rules the Firestore emulator enforces on requests without its owner credential.
         self.rules = rules
         self.project = project
@@ -70,6 +80,9 @@ class Emulator:
             args.append(f"--project={self.project}")
         if self.rules is not None:
             args.append(f"--rules={self.rules}")
+        saved = self._saved_data()
+        if saved is not None:
+            args.append(f"--import-data={saved}")
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
         self.process = subprocess.Popen(
@@ -86,6 +99,37 @@ class Emulator:
         self.stop()
         raise RuntimeError(f"{self.kind} emulator not ready after {timeout:.0f}s; see {self.log_path}")
 
+    def _saved_data(self) -> Path | None:
+        """The newest export in the data folder (the file --import-data takes), if any."""
+        if self.data_dir is None:
+            return None
+        exports = sorted(self.data_dir.glob("*/*.overall_export_metadata"), key=lambda p: p.stat().st_mtime)
+        return exports[-1] if exports else None
+
+    def save_data(self, database: str = "(default)") -> None:
+        """Export the database into the data folder, keeping only the newest export.
+
+        The gcloud wrapper kills the emulator without its export-on-exit when it is
+        signalled, so the export is asked for over the emulator's REST API first.
+        """
+        if self.data_dir is None:
+            raise ValueError("this emulator has no data folder")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        old = [p.parent for p in self.data_dir.glob("*/*.overall_export_metadata")]
+        body = json.dumps(
+            {"database": f"projects/{self.project}/databases/{database}", "export_directory": str(self.data_dir)}
+        ).encode()
+        request = urllib.request.Request(
+            f"http://{self.host}/emulator/v1/projects/{self.project}:export",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60):  # noqa: S310 - the emulator on loopback
+            pass
+        for folder in old:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def ready(self) -> bool:
         """Whether the emulator answers its HTTP root."""
         try:
@@ -98,6 +142,9 @@ class Emulator:
         """Stop the whole process group (wrapper and Java child) and wait until the port is free."""
         if self.process is None:
             return
+        if self.data_dir is not None:
+            with contextlib.suppress(OSError):  # an emulator that already died has nothing to save
+                self.save_data()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:

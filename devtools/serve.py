@@ -3,17 +3,21 @@
 Starts the Firestore and Pub/Sub emulators on loopback, creates the topic (and a
 `tweet-likes-raw-dev` pull subscription to look at what was published), serves the
 `api` router on PORT (8080) and the `retry_queue` function beside it, and plays
-Cloud Scheduler by sending it a tick every TICK_SECONDS (60). Everything lives in
-memory and stops on Ctrl-C.
+Cloud Scheduler by sending it a tick every TICK_SECONDS (60). Firestore's documents
+are saved into DEV_DATA (`.local/firestore`) at every tick and on Ctrl-C, and loaded
+again at the next start, so captures survive a restart; `DEV_FRESH=1` starts empty.
+Pub/Sub lives in memory only.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from devtools.emulators import Emulator, create_topic, free_port
 from devtools.samples import scheduler_tick
@@ -21,6 +25,7 @@ from devtools.server import FunctionServer, running
 
 PROJECT = os.environ.get("GCP_PROJECT_ID", "demo-tweet-capture")
 TOPIC = os.environ.get("PUBSUB_TOPIC", "tweet-likes-raw")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def send_tick(url: str) -> int:
@@ -52,11 +57,25 @@ Try it:
 """
 
 
+def _dev_key(path: Path) -> str:
+    """The local signing key, kept beside the data so that sessions outlive a restart (never used in production)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def main() -> int:
     """Run the local stack until interrupted; the exit status."""
     port = int(os.environ.get("PORT", "8080"))
     tick_seconds = float(os.environ.get("TICK_SECONDS", "60"))
-    firestore = Emulator("firestore", PROJECT, int(os.environ.get("FIRESTORE_PORT", "0")) or free_port())
+    data = Path(os.environ.get("DEV_DATA") or ROOT / ".local" / "firestore")
+    if os.environ.get("DEV_FRESH", "").lower() in {"1", "true", "yes"}:
+        shutil.rmtree(data, ignore_errors=True)
+        (data.parent / "dev-jwt-key").unlink(missing_ok=True)
+    firestore_port = int(os.environ.get("FIRESTORE_PORT", "0")) or free_port()
+    firestore = Emulator("firestore", PROJECT, firestore_port, data_dir=data)
     pubsub = Emulator("pubsub", PROJECT, int(os.environ.get("PUBSUB_PORT", "0")) or free_port())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -76,7 +95,7 @@ def main() -> int:
         create_topic(PROJECT, TOPIC, subscriptions=(f"{TOPIC}-dev",))
         env = {
             "GCP_PROJECT_ID": PROJECT,
-            "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or secrets.token_urlsafe(48),
+            "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY") or _dev_key(data.parent / "dev-jwt-key"),
             "PYTHONUNBUFFERED": "1",
         }
         api = FunctionServer("api", env, port=port)
@@ -84,9 +103,11 @@ def main() -> int:
         with running((api, replay)):
             print(_banner(api), flush=True)
             print(f"logs: {api.log_path} (api), {replay.log_path} (retry_queue)", flush=True)
+            print(f"Firestore data: {data} (kept across restarts; DEV_FRESH=1 starts empty)", flush=True)
             while not stop.wait(tick_seconds):
                 status = send_tick(replay.url)
-                print(f"scheduler tick → retry_queue answered {status}", flush=True)
+                firestore.save_data()
+                print(f"scheduler tick → retry_queue answered {status}; data saved", flush=True)
     except KeyboardInterrupt:
         pass
     finally:

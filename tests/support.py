@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
 import time
 from typing import Any
 
@@ -32,6 +38,7 @@ __all__ = [
     "decode",
     "endpoint_ids",
     "function_client",
+    "headless_chromium",
     "new_email",
     "pull",
     "register",
@@ -99,6 +106,41 @@ def start_emulators(project: str = PROJECT, topic: str = TOPIC) -> Emulators:
     if not project.startswith("demo-"):
         raise RuntimeError("tests run only against a demo- project on the local emulators")
     return Emulators(*start_pair(project, topic))
+
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_TIMEOUT_SECONDS = 30
+# Chromium as this machine runs it: no sandbox (root), and none of its own connections out.
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+def headless_chromium(url: str, *flags: str, timeout: float = CHROMIUM_TIMEOUT_SECONDS) -> tuple[str, str, int]:
+    """Open `url` in a fresh headless Chromium profile with `flags`; (stdout, stderr, exit status).
+
+    Fails the test when Chromium does not finish in time; none of its processes outlive it.
+    """
+    import pytest
+
+    assert CHROMIUM is not None, "chromium is not installed (devtools/ensure-system-packages.sh installs it)"
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
+        command = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags, url]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            out, err = process.communicate()
+            pytest.fail(f"chromium did not finish within {timeout}s: {err[-2000:]}")
+        finally:
+            # Chromium's helpers share its process group; none may outlive the page.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    return out, err, process.returncode
 
 
 def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ LOCAL_ONLY_FILES = {
     "pyproject.toml",
     "requirements-dev.txt",
     "devtools/server.py",
+    "tools/archive/__main__.py",
     "scripts/bench.sh",
     "tests/conftest.py",
     "tests/deploy/fake_gcloud.py",

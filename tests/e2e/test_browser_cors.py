@@ -8,15 +8,9 @@ the DOM, and `chromium --dump-dom` hands that DOM back.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
-import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import threading
 import urllib.request
 import uuid
@@ -27,10 +21,8 @@ from typing import Any
 import pytest
 
 from devtools.server import FunctionServer, running
-from tests.support import STRONG_PASSWORD, Emulators, new_email, server_env, tweet_body
+from tests.support import CHROMIUM, STRONG_PASSWORD, Emulators, headless_chromium, new_email, server_env, tweet_body
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_TIMEOUT_SECONDS = 30
 PINNED_EXTENSION = "chrome-extension://" + "abcdefghijklmnop" * 2
 
 pytestmark = [
@@ -142,28 +134,9 @@ def _capture_page(url: str, token: str, tweet: dict[str, Any]) -> str:
 
 def _run_page(url: str) -> dict[str, Any]:
     """Open `url` in a fresh headless Chromium profile; what the page wrote into #result."""
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
-        command = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom", url,
-        ]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
-        try:
-            dom, errors = process.communicate(timeout=CHROMIUM_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            dom, errors = process.communicate()
-            pytest.fail(f"chromium did not finish within {CHROMIUM_TIMEOUT_SECONDS}s: {errors[-2000:]}")
-        finally:
-            # Chromium's helpers share its process group; none may outlive the page.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+    dom, errors, status = headless_chromium(url, "--virtual-time-budget=10000", "--dump-dom")
     match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.DOTALL)
-    assert match, f"no result in the dumped DOM (exit {process.returncode}): {dom[-2000:]} {errors[-2000:]}"
+    assert match, f"no result in the dumped DOM (exit {status}): {dom[-2000:]} {errors[-2000:]}"
     text = html.unescape(match[1])
     assert text != "pending", "the page's fetch never settled"
     return json.loads(text)

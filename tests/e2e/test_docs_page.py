@@ -8,13 +8,7 @@ Chromium reports each refusal on its console, which the test reads.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,9 +16,7 @@ from typing import Any
 import pytest
 
 from shared.endpoints import ENDPOINTS
-
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_TIMEOUT_SECONDS = 60
+from tests.support import CHROMIUM, headless_chromium
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,27 +28,15 @@ pytestmark = [
 
 def _chromium(url: str, *extra: str) -> tuple[str, str]:
     """Run headless Chromium on `url` with no network but loopback; its stdout and stderr."""
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
-        command = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--enable-logging=stderr", "--v=0",
-            f"--user-data-dir={profile}", "--virtual-time-budget=15000", *extra, url,
-        ]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
-        try:
-            out, err = process.communicate(timeout=CHROMIUM_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            out, err = process.communicate()
-            pytest.fail(f"chromium did not finish within {CHROMIUM_TIMEOUT_SECONDS}s: {err[-2000:]}")
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+    out, err, _ = headless_chromium(
+        url,
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=15000",
+        *extra,
+        timeout=60,
+    )
     return out, err
 
 
