@@ -4,6 +4,9 @@ VENV   := .venv
 ARCHIVE_SIZES ?= 25548,100000
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
+# Three workers, one test file each at a time: the suite mostly waits on emulators and processes.
+PYTEST_ARGS ?= -n 3 --dist loadfile
+
 .PHONY: dev test lint bench bench-archive soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt

@@ -71,7 +71,11 @@ def test_an_unknown_path_through_api_is_a_404(path: str, method: str) -> None:
 @pytest.mark.parametrize("path", ["/api/health/", "/api/health//", "/api/openapi.json/"])
 def test_trailing_slashes_reach_json_endpoints(path: str) -> None:
     """`/api/health/` is `/api/health`: a trailing slash does not change the route."""
-    assert function_client("api").get(path).status_code == 200
+    response = function_client("api").get(path)
+    # Health may say 503 when a loaded machine slows a fresh client's first check past 1.5 s: routed all the same.
+    ok = {200, 503} if path.startswith("/api/health") else {200}
+    assert response.status_code in ok and response.mimetype == "application/json"
+    assert ("services" in response.get_json()) == path.startswith("/api/health")
 
 
 def test_the_docs_page_lives_at_one_url() -> None:
