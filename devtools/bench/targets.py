@@ -10,7 +10,7 @@ from shared.endpoints import BY_ENTRY_POINT
 
 COLD_TARGET_MS = 150.0  # a cold start may take this much longer than importing its client libraries
 # Which client libraries a function needs, for the import baseline its cold start is held to.
-NEEDS_PUBSUB = frozenset({"capture", "health", "retry_queue", "api"})
+NEEDS_PUBSUB = frozenset({"capture", "capture_batch", "unlike", "health", "retry_queue", "api"})
 
 
 def baseline_of(target: str) -> str:
@@ -44,6 +44,15 @@ def first_request(run: Run, target: str) -> RequestSpec:
     if target in {"capture", "api"}:
         path = BY_ENTRY_POINT["capture"].path if target == "api" else "/"
         return RequestSpec.json_post(tweet_body(), 200, path=path, token=tokens.access_token, status="published")
+    if target == "capture_batch":
+        return RequestSpec.json_post({"tweets": [tweet_body() for _ in range(10)]}, 200, token=tokens.access_token)
+    if target == "lookup":
+        return RequestSpec.json_post({"tweetIds": [tweet_body()["tweetId"]]}, 200, token=tokens.access_token)
+    if target == "unlike":  # a tweet never captured: a 404 that has gone through token, body and Firestore
+        return RequestSpec.json_post({"tweetId": tweet_body()["tweetId"]}, 404, token=tokens.access_token)
+    if target == "list_tweets":
+        auth = {"Origin": ORIGIN, "Authorization": f"Bearer {tokens.access_token}"}
+        return RequestSpec("GET", "/?limit=10", auth, "", 200, {})
     if target == "health":
         return RequestSpec("GET", "/", {"Origin": ORIGIN}, "", 200, {"status": "healthy"})
     if target == "retry_queue":
