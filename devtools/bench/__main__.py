@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devtools import bench
-from devtools.bench import auth, capture, coldstart, machine, opcounts, report
+from devtools.bench import auth, batch, capture, coldstart, listing, lookup, machine, opcounts, report
 from devtools.bench.context import QUICK, Measurement, Plan, Run
 from devtools.server import ROOT
 
@@ -22,6 +22,9 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     capture.MEASUREMENT,
     auth.MEASUREMENT,
     opcounts.MEASUREMENT,
+    batch.MEASUREMENT,
+    lookup.MEASUREMENT,
+    listing.MEASUREMENT,
 )
 
 

@@ -45,11 +45,17 @@ class Plan:
     refreshes: int = 50
     micro: int = 1000
     bcrypt_checks: int = 3
+    batches: int = 60
+    throughput_batches: int = 80
+    lookups: int = 100
+    listing_items: int = 10_000
+    listing_passes: int = 3
 
 
 QUICK = Plan(
     cold_runs=2, warm_after_cold=2, import_runs=1, captures=60,
     throughput_captures=80, preflights=30, auth=4, refreshes=10, micro=200, bcrypt_checks=2,
+    batches=10, throughput_batches=16, lookups=20, listing_items=2000, listing_passes=1,
 )  # fmt: skip
 
 
