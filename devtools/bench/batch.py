@@ -14,7 +14,7 @@ from devtools.bench.bulk import GENEROUS, connect, exchange, ratio
 from devtools.bench.context import PROJECT, Measurement, Run
 from devtools.bench.opcounts import _setenv
 from devtools.bench.report import p, table
-from devtools.bench.stats import summarize
+from devtools.bench.stats import run_all, summarize
 from devtools.samples import tweet_body
 
 SIZE = 100
@@ -94,12 +94,7 @@ def _throughput(run: Run, url: str) -> None:
                     latencies.append(elapsed)
 
     threads = [threading.Thread(target=client, args=(token,)) for token in tokens]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_all(threads)
     run.results["batch_throughput"] = {
         "clients": len(tokens),
         "batches": len(latencies),

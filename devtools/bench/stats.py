@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -52,3 +53,13 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 def rounded_ms(seconds: float | None) -> float | None:
     """Seconds as milliseconds with one decimal (None stays None)."""
     return None if seconds is None else round(seconds * 1000, 1)
+
+
+def run_all(threads: list[threading.Thread]) -> float:
+    """Start the threads together and wait for all; the wall seconds they took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started

@@ -12,7 +12,7 @@ import requests
 from devtools.bench.context import Run
 from devtools.bench.report import p
 from devtools.bench.request import RequestSpec
-from devtools.bench.stats import summarize, timed
+from devtools.bench.stats import run_all, summarize, timed
 from devtools.samples import tweet_body
 
 
@@ -55,12 +55,7 @@ def measure(run: Run, url: str) -> None:
     tokens = [run.register_account()["accessToken"] for _ in range(plan.throughput_clients)]
     tally = _Tally(plan.throughput_captures, 120)
     threads = [threading.Thread(target=_client, args=(url, token, tally)) for token in tokens]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_all(threads)
     run.results["throughput"] = {
         "clients": plan.throughput_clients,
         "captures": len(tally.latencies),
