@@ -96,7 +96,9 @@ def _relike(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
 
 def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
     """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
-    batch = db.batch()
+    from shared.writes import EncodedBatch
+
+    batch = EncodedBatch(db)
     for order, tweet in enumerate(tweets):
         ref = db.collection(TWEETS).document(dedup_key(user_id, tweet["tweetId"]))
         snapshot = unliked.get(tweet["tweetId"])

@@ -32,6 +32,8 @@ from shared.publish import UNLIKED, Publisher
 from shared.store import QUEUE, TWEETS, bounded, dedup_key
 
 ABSENT = "absent"
+# What `status_of` and a lookup read: a lookup fetches only these, never the stored tweet itself.
+_STATUS_FIELDS = ("createdAt", "unlikedAt", "likeSeq", "deliveries", "pubsubMessageId", "failedSeq")
 _MAX_ROUNDS = 10
 
 
@@ -55,10 +57,11 @@ def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[st
     """Each distinct id's status and capture time for this user, in one batched read."""
     distinct = list(dict.fromkeys(tweet_ids))
     refs = [db.collection(TWEETS).document(dedup_key(user_id, tweet_id)) for tweet_id in distinct]
-    found = {s.get("tweetId"): s.to_dict() for s in db.get_all(refs, **bounded()) if s.exists}
+    snapshots = db.get_all(refs, field_paths=_STATUS_FIELDS, **bounded())
+    found = {s.id: s.to_dict() for s in snapshots if s.exists}
     answer = {}
-    for tweet_id in distinct:
-        tweet = found.get(tweet_id)
+    for tweet_id, ref in zip(distinct, refs, strict=True):
+        tweet = found.get(ref.id)
         answer[tweet_id] = (
             {"status": status_of(tweet), "capturedAt": _iso(tweet.get("createdAt"))}
             if tweet is not None

@@ -54,13 +54,17 @@ class Event:
         return build_message(self.user_id, self.data, self.date, self.event, self.sequence, self.source)
 
     def queue_item(self, now: datetime) -> dict[str, Any]:
-        """The queue item that keeps this event until it is published; due after the in-flight lease."""
-        return {
+        """The queue item that keeps this event until it is published; due after the in-flight lease.
+
+        A like's item does not copy the tweet: the tweet document, written in the same
+        commit, holds it (`rawData`), and the replay reads it from there. An unlike's
+        item holds its small body.
+        """
+        item = {
             "userId": self.user_id,
             "tweetId": self.tweet_id,
             "event": self.event,
             "sequence": self.sequence,
-            "tweetData": self.data,
             "source": self.source,
             "captureDate": self.date,
             "status": "pending",
@@ -71,11 +75,18 @@ class Event:
             "createdAt": now,
             "updatedAt": now,
         }
+        if self.event != LIKED:
+            item["tweetData"] = self.data
+        return item
 
     @classmethod
-    def from_queue_item(cls, item: dict[str, Any]) -> Event:
-        """The event a queue item holds (items written before events were numbered are first likes)."""
-        data = item["tweetData"]
+    def from_queue_item(cls, item: dict[str, Any], tweet: dict[str, Any] | None = None) -> Event:
+        """The event a queue item holds; a like's data is `tweet` (its document's `rawData`) unless the item has it.
+
+        Items written by earlier versions carry `tweetData` for every event, and the
+        ones written before events were numbered are first likes.
+        """
+        data = item.get("tweetData") or tweet or {"tweetId": item["tweetId"]}
         return cls(
             user_id=item["userId"],
             tweet_id=item["tweetId"],
@@ -117,8 +128,10 @@ def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetim
     A failed event's queue item is made due at once. If the settle itself is lost,
     the items still come due after their lease and are replayed (same dedupKey).
     """
+    from shared.writes import EncodedBatch
+
     outcomes = publisher.publish_all([event.message() for event in events])
-    batch = db.batch()
+    batch = EncodedBatch(db)
     for event, outcome in zip(events, outcomes, strict=True):
         if isinstance(outcome, PublishFailed):
             log("WARNING", "publish failed; event queued", dedupKey=event.key, event=event.event, error=str(outcome))

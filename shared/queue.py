@@ -1,11 +1,12 @@
 """Replay the retry queue: publish tweets whose capture could not reach Pub/Sub.
 
-A run takes a bounded batch of due items, oldest first, and for each one:
-claims it with a compare-and-set write (attempts + 1, due again only after a
-lease), publishes, then records the message id and deletes the item in one
-batch. Two overlapping runs cannot both claim an item, and an item whose run
-crashed comes due again when the lease runs out. The first failed publish ends
-the run: Pub/Sub is down, and the other items keep their attempts for later.
+A run takes a bounded batch of due items, oldest first, reads the stored tweets
+of the likes among them (one batched read), and for each one: claims it with a
+compare-and-set write (attempts + 1, due again only after a lease), publishes,
+then records the message id and deletes the item in one batch. Two overlapping
+runs cannot both claim an item, and an item whose run crashed comes due again
+when the lease runs out. The first failed publish ends the run: Pub/Sub is down,
+and the other items keep their attempts for later.
 """
 
 from __future__ import annotations
@@ -97,12 +98,25 @@ def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_
     return update["status"]
 
 
+def _liked_tweets(db: Any, items: list[Any]) -> dict[str, dict[str, Any]]:
+    """The stored tweet (`rawData`) of each like among `items` that does not carry it, by key: one batched read."""
+    held = [snapshot.to_dict() for snapshot in items]
+    keys = {f"{item['userId']}_{item['tweetId']}" for item in held if item.get("tweetData") is None}
+    if not keys:
+        return {}
+    refs = [db.collection(TWEETS).document(key) for key in sorted(keys)]
+    found = db.get_all(refs, field_paths=["rawData"], **bounded(10.0))
+    return {snapshot.id: snapshot.get("rawData") for snapshot in found if snapshot.exists}
+
+
 def replay_queue(
     db: Any, publisher: Publisher, max_attempts: int, now: datetime, limit: int = BATCH_SIZE
 ) -> ReplayReport:
     """One replay run over the due queue items (see the module docstring)."""
     report = ReplayReport()
-    for snapshot in due_items(db, now, limit):
+    due = due_items(db, now, limit)
+    tweets = _liked_tweets(db, due)
+    for snapshot in due:
         attempts = (snapshot.get("attempts") or 0) + 1
         if attempts > max_attempts:
             _fail(
@@ -113,7 +127,14 @@ def replay_queue(
         if not _claim(db, snapshot, now):
             report.skipped.append(snapshot.id)
             continue
-        event = Event.from_queue_item(snapshot.to_dict())
+        item = snapshot.to_dict()
+        tweet = tweets.get(f"{item['userId']}_{item['tweetId']}")
+        if "tweetData" not in item and tweet is None:  # the tweet and its item are one commit: not expected
+            failed = {"status": "failed", "errorMessage": "the tweet document is missing", "failedAt": now}
+            snapshot.reference.update({**failed, "updatedAt": now}, **bounded())
+            report.failed.append(snapshot.id)
+            continue
+        event = Event.from_queue_item(item, tweet)
         try:
             message_id = publisher.publish(event.message())
         except PublishFailed as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from devtools.emulators import Emulator, create_topic
+from devtools.emulators import create_topic
 from devtools.samples import scheduler_tick
 from devtools.server import FunctionServer, running
 from tests.support import (
@@ -41,9 +41,31 @@ def _own() -> Iterator[Emulators]:
     running.pubsub.stop()
 
 
-def _restart(emulator: Emulator) -> None:
-    emulator.stop()
-    emulator.start()
+def _firestore_back(own: Emulators) -> None:
+    """Start the stopped Firestore emulator and wait until it serves a read, not only its HTTP root.
+
+    A freshly started emulator's first requests can take seconds on a loaded machine
+    (its JVM is still warming up); the functions are tested on their recovery, not on that.
+    """
+    own.firestore.start()
+    db = _firestore(own, "warm-up")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            db.collection("warm-up").document("probe").get(retry=None, timeout=10)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _healthy_publish_seconds(stack: dict[str, FunctionServer], name: str, body: Any, headers: Any) -> float:
+    """Seconds one request takes with both emulators up: the part of an outage answer that is not the timeout."""
+    started = time.perf_counter()
+    response = requests.post(stack[name].url, json=body, headers=headers, timeout=60)
+    assert response.status_code == 200, response.text
+    return time.perf_counter() - started
 
 
 @pytest.fixture(name="stack")
@@ -89,14 +111,16 @@ def test_pubsub_down_queues_then_the_replay_publishes(
 
     user = _user(stack)
     headers = {"Authorization": f"Bearer {user['accessToken']}"}
+    healthy = _healthy_publish_seconds(stack, "capture", tweet_body(), headers)
     own.pubsub.stop()
     body = tweet_body()
     started = time.perf_counter()
     response = requests.post(stack["capture"].url, json=body, headers=headers, timeout=30)
     elapsed = time.perf_counter() - started
     assert response.status_code == 200 and response.json()["status"] == "queued", response.text
-    assert elapsed < PUBLISH_TIMEOUT + 1.5, f"queued after {elapsed:.2f}s"
-    print(f"time to queued with Pub/Sub stopped: {elapsed:.2f}s")
+    # One bounded attempt, not the library's minutes of retries (a loose bound: the machine is noisy).
+    assert elapsed < healthy + 2 * PUBLISH_TIMEOUT, f"queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
+    print(f"time to queued with Pub/Sub stopped: {elapsed:.2f}s (healthy capture {healthy:.2f}s)")
 
     key = f"{user['userId']}_{body['tweetId']}"
     db = _firestore(own, f"test-{uid}")
@@ -135,14 +159,16 @@ def test_pubsub_down_queues_a_whole_batch_within_one_timeout(
     user = _user(stack)
     headers = {"Authorization": f"Bearer {user['accessToken']}"}
     tweets = [tweet_body() for _ in range(100)]
+    healthy = _healthy_publish_seconds(stack, "capture_batch", {"tweets": [tweet_body() for _ in range(100)]}, headers)
     own.pubsub.stop()
     started = time.perf_counter()
     response = requests.post(stack["capture_batch"].url, json={"tweets": tweets}, headers=headers, timeout=60)
     elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.text
     assert response.json()["summary"]["queued"] == 100
-    assert elapsed < PUBLISH_TIMEOUT + 2.5, f"batch queued after {elapsed:.2f}s"
-    print(f"time to queue a batch of 100 with Pub/Sub stopped: {elapsed:.2f}s")
+    # One timeout for the whole batch: a timeout per item would be 100 of them.
+    assert elapsed < healthy + 2 * PUBLISH_TIMEOUT, f"batch queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
+    print(f"time to queue a batch of 100 with Pub/Sub stopped: {elapsed:.2f}s (healthy batch {healthy:.2f}s)")
 
     own.pubsub.start()
     create_topic(PROJECT, TOPIC, subscriptions=(f"batch-back-{uid}",))
@@ -192,7 +218,7 @@ def test_firestore_down_is_503_never_200(own: Emulators, stack: dict[str, Functi
         assert int(response.headers["Retry-After"]) > 0
         assert response.headers["Content-Type"] == "application/problem+json"
     finally:
-        own.firestore.start()
+        _firestore_back(own)
     recovered = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=60)
     assert recovered.status_code == 200 and recovered.json()["status"] == "published", recovered.text
 
@@ -209,7 +235,7 @@ def test_firestore_down_fails_a_batch_whole(own: Emulators, stack: dict[str, Fun
         assert int(response.headers["Retry-After"]) > 0
         assert "results" not in response.json()
     finally:
-        own.firestore.start()
+        _firestore_back(own)
     recovered = requests.post(stack["capture_batch"].url, json=body, headers=headers, timeout=60)
     assert recovered.status_code == 200 and recovered.json()["summary"]["published"] == 10, recovered.text
 

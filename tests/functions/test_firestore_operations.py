@@ -28,7 +28,7 @@ DOCUMENTED = {
     "capture (duplicate)": (1, 2, 0),
     "capture (rate-limited)": (0, 4, 0),
     "capture (queued)": (0, 5, 0),
-    "retry_queue (one due item)": (1, 2, 1),
+    "retry_queue (one due item)": (2, 2, 1),
     "capture_batch (100 new)": (0, 302, 100),
     "capture_batch (100, 50 captured before)": (100, 152, 50),
     "lookup (500 ids)": (500, 0, 0),

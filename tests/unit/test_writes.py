@@ -1,0 +1,107 @@
+"""EncodedBatch builds exactly the Write messages the library's WriteBatch builds, for every write we make."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+from google.cloud.firestore_v1.batch import WriteBatch
+from google.cloud.firestore_v1.types import write
+
+from devtools.samples import tweet_body
+from shared import capture, writes
+from shared.outbox import Event, like_event
+from shared.publish import UNLIKED
+
+NOW = datetime(2026, 11, 19, 10, 30, 0, 123456, tzinfo=UTC)
+UPDATED = DatetimeWithNanoseconds(2026, 11, 19, 10, 30, 1, 654321, tzinfo=UTC)  # a snapshot's update_time
+
+
+@pytest.fixture(name="db", scope="module")
+def _db() -> firestore.Client:
+    return firestore.Client(project="demo-writes", credentials=AnonymousCredentials())
+
+
+def _pbs(batch: WriteBatch) -> list[Any]:
+    return [w if isinstance(w, write.Write.pb()) else write.Write.pb(w) for w in batch._write_pbs]
+
+
+def _same(db: firestore.Client, build: Callable[[Any], None]) -> list[Any]:
+    """Build with both batches; the messages must be equal, and the ones we built raw (not the library's)."""
+    library, encoded = WriteBatch(db), writes.EncodedBatch(db)
+    build(library)
+    build(encoded)
+    assert _pbs(encoded) == _pbs(library)
+    return encoded._write_pbs
+
+
+def _ref(db: firestore.Client, collection: str = "tweets") -> Any:
+    return db.collection(collection).document("u1_1234567890123456789")
+
+
+def test_a_new_capture_and_its_queue_item(db: firestore.Client) -> None:
+    tweet = tweet_body(parentTweetId=None, isThread=False)
+    event = like_event("u1", tweet, 0, NOW)
+    built = _same(
+        db,
+        lambda batch: (
+            batch.create(_ref(db), capture._tweet_document("u1", tweet, 7)),
+            batch.create(_ref(db, "queue"), event.queue_item(NOW)),
+        ),
+    )
+    assert all(isinstance(pb, write.Write.pb()) for pb in built)
+
+
+def test_a_relike_conditioned_on_the_version_read(db: firestore.Client) -> None:
+    option, relike = db.write_option(last_update_time=UPDATED), capture._relike(tweet_body(), 2)
+    built = _same(db, lambda batch: batch.update(_ref(db), relike, option=option))
+    assert built[0].current_document.update_time.nanos == 654321000
+
+
+@pytest.mark.parametrize("event", ["liked", UNLIKED])
+def test_a_settled_event(db: firestore.Client, event: str) -> None:
+    from shared.outbox import add_settled
+
+    settled = Event("u1", "1234567890123456789", event, 3, {"tweetId": "1234567890123456789"}, "archive", "2026-11-19")
+    _same(db, lambda batch: add_settled(db, batch, settled, "message-1"))
+
+
+def test_a_failed_publish_and_an_unlike(db: firestore.Client) -> None:
+    _same(
+        db,
+        lambda batch: (
+            batch.update(_ref(db, "queue"), {"nextAttemptAt": NOW, "errorMessage": "Unavailable: x", "updatedAt": NOW}),
+            batch.update(
+                _ref(db),
+                {"unlikedAt": NOW + timedelta(seconds=1), "likeSeq": 1},
+                option=db.write_option(last_update_time=UPDATED),
+            ),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, False, 0, -(2**63), 2**63 - 1, 1.5, "", "é \U0001d54f", [], [1, None], {}, {"a": {"b": [True]}}],
+    ids=repr,
+)
+def test_plain_values(db: firestore.Client, value: Any) -> None:
+    _same(db, lambda batch: batch.create(_ref(db), {"value": value, "at": NOW, "stamp": firestore.SERVER_TIMESTAMP}))
+
+
+def test_what_it_does_not_encode_goes_to_the_library(db: firestore.Client) -> None:
+    """Increments, array transforms, nested sentinels, naive datetimes: the library's own messages."""
+    naive = datetime(2026, 1, 1)
+    for data in (
+        {"count": firestore.Increment(2)},
+        {"tags": firestore.ArrayUnion(["a"])},
+        {"nested": {"at": firestore.SERVER_TIMESTAMP}},
+        {"when": naive},
+    ):
+        _same(db, lambda batch, data=data: batch.create(_ref(db), data))
+        _same(db, lambda batch, data=data: batch.update(_ref(db), data))
