@@ -27,7 +27,7 @@ def capture_batch(request: flask.Request) -> flask.Response:
     budget = ratelimit.CaptureBudget(
         "capture-batch", settings.batch_rate_limit_per_minute, settings.daily_capture_limit
     )
-    publisher = PubSubPublisher.for_settings(clients.BATCH_PUBLISHER, settings)
+    publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     report = capture_items(clients.firestore_client(), publisher, user_id, items, budget, datetime.now(UTC))
     headers = {"Retry-After": str(report.retry_after)} if report.retry_after else None
     return json_response(report.to_json(), headers=headers)

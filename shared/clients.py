@@ -75,22 +75,13 @@ def _build_firestore() -> FirestoreClient:
 def _build_publisher() -> PublisherClient:
     from google.cloud import pubsub_v1
 
-    # One message per request: send it now instead of waiting up to 10 ms for a batch to fill.
-    return pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(max_messages=1, max_latency=0))
-
-
-def _build_batch_publisher() -> PublisherClient:
-    from google.cloud import pubsub_v1
-
-    # A batch capture hands over up to 100 messages at once: one Publish request carries them
-    # (Pub/Sub takes up to 1,000 messages and 10 MB a request; a batch body is at most 1 MiB).
-    settings = pubsub_v1.types.BatchSettings(max_messages=100, max_bytes=9_000_000, max_latency=0.01)
-    return pubsub_v1.PublisherClient(batch_settings=settings)
+    # Its batching thread is never used: `shared.publish` sends each request's messages
+    # itself, in one Publish request (see `PubSubPublisher.publish_all`).
+    return pubsub_v1.PublisherClient()
 
 
 FIRESTORE: LazyClient[FirestoreClient] = LazyClient(_build_firestore, close=lambda client: client.close())
 PUBLISHER: LazyClient[PublisherClient] = LazyClient(_build_publisher)
-BATCH_PUBLISHER: LazyClient[PublisherClient] = LazyClient(_build_batch_publisher)
 
 
 def firestore_client() -> FirestoreClient:
@@ -102,4 +93,3 @@ def reset() -> None:
     """Close and forget both clients."""
     FIRESTORE.reset()
     PUBLISHER.reset()
-    BATCH_PUBLISHER.reset()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.logs import log
@@ -104,13 +104,15 @@ def like_event(user_id: str, tweet: dict[str, Any], sequence: int, now: datetime
     return Event(user_id, tweet["tweetId"], LIKED, sequence, tweet, source, now.date().isoformat())
 
 
-def add_settled(db: Any, batch: Any, event: Event, message_id: str) -> None:
-    """Add to `batch`: the delivery recorded on the tweet, the queue item deleted."""
-    from google.cloud import firestore
+def add_settled(db: Any, batch: Any, event: Event, message_id: str, published_at: datetime) -> None:
+    """Add to `batch`: the delivery recorded on the tweet, the queue item deleted.
 
+    `published_at` is this instance's clock once Pub/Sub has answered (a server-time
+    transform would cost the commit more and say the same within milliseconds).
+    """
     delivered: dict[str, Any] = {f"deliveries.`{event.sequence}`": message_id}
     if event.event == LIKED:
-        delivered.update(pubsubMessageId=message_id, publishedAt=firestore.SERVER_TIMESTAMP)
+        delivered.update(pubsubMessageId=message_id, publishedAt=published_at)
     batch.update(db.collection(TWEETS).document(event.key), delivered)
     batch.delete(db.collection(QUEUE).document(event.item_id))
 
@@ -118,7 +120,7 @@ def add_settled(db: Any, batch: Any, event: Event, message_id: str) -> None:
 def settle(db: Any, event: Event, message_id: str) -> None:
     """Record one published event (the replay's step 3)."""
     batch = db.batch()
-    add_settled(db, batch, event, message_id)
+    add_settled(db, batch, event, message_id, datetime.now(UTC))
     batch.commit(**bounded())
 
 
@@ -131,6 +133,7 @@ def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetim
     from shared.writes import EncodedBatch
 
     outcomes = publisher.publish_all([event.message() for event in events])
+    published_at = datetime.now(UTC)
     batch = EncodedBatch(db)
     for event, outcome in zip(events, outcomes, strict=True):
         if isinstance(outcome, PublishFailed):
@@ -138,7 +141,7 @@ def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetim
             update = {"nextAttemptAt": now, "errorMessage": str(outcome), "updatedAt": now}
             batch.update(db.collection(QUEUE).document(event.item_id), update)
         else:
-            add_settled(db, batch, event, outcome)
+            add_settled(db, batch, event, outcome, published_at)
     try:
         batch.commit(**bounded())
     except Exception as late:  # noqa: BLE001 - the items still come due after their lease (same dedupKey)

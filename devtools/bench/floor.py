@@ -18,7 +18,7 @@ RATIO_TARGET = 1.3  # capture p50 / floor p50
 FLOOR_STEPS = ("ratelimit", "store", "publish", "settle")
 FLOOR_HOW = (
     "shared.ratelimit.enforce_capture_limit, shared.capture.store_captures, "
-    "shared.publish.PubSubPublisher.publish (shared.clients publisher, max_messages=1), "
+    "shared.publish.PubSubPublisher.publish (one Publish request), "
     "shared.outbox.settle - called in the bench process with a plain Firestore client"
 )
 

@@ -68,7 +68,12 @@ def test_a_settled_event(db: firestore.Client, event: str) -> None:
     from shared.outbox import add_settled
 
     settled = Event("u1", "1234567890123456789", event, 3, {"tweetId": "1234567890123456789"}, "archive", "2026-11-19")
-    _same(db, lambda batch: add_settled(db, batch, settled, "message-1"))
+    _same(db, lambda batch: add_settled(db, batch, settled, "message-1", NOW))
+
+
+def test_deletes(db: firestore.Client) -> None:
+    _same(db, lambda batch: batch.delete(_ref(db, "queue")))
+    _same(db, lambda batch: batch.delete(_ref(db), option=db.write_option(last_update_time=UPDATED)))
 
 
 def test_a_failed_publish_and_an_unlike(db: firestore.Client) -> None:
