@@ -18,7 +18,7 @@ from typing import Any
 from shared.logs import log
 from shared.outbox import Event, settle
 from shared.publish import LIKED, Publisher, PublishFailed
-from shared.store import QUEUE, TWEETS, bounded
+from shared.store import QUEUE, TWEETS, bounded, dedup_key
 
 # One full batch capture queued during an outage is replayed by one run.
 BATCH_SIZE = 100
@@ -101,12 +101,12 @@ def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_
 def _liked_tweets(db: Any, items: list[Any]) -> dict[str, dict[str, Any]]:
     """The stored tweet (`rawData`) of each like among `items` that does not carry it, by key: one batched read."""
     held = [snapshot.to_dict() for snapshot in items]
-    keys = {f"{item['userId']}_{item['tweetId']}" for item in held if item.get("tweetData") is None}
+    keys = {dedup_key(item["userId"], item["tweetId"]) for item in held if item.get("tweetData") is None}
     if not keys:
         return {}
     refs = [db.collection(TWEETS).document(key) for key in sorted(keys)]
     found = db.get_all(refs, field_paths=["rawData"], **bounded(10.0))
-    return {snapshot.id: snapshot.get("rawData") for snapshot in found if snapshot.exists}
+    return {s.id: raw for s in found if s.exists and (raw := (s.to_dict() or {}).get("rawData"))}
 
 
 def replay_queue(
@@ -128,8 +128,9 @@ def replay_queue(
             report.skipped.append(snapshot.id)
             continue
         item = snapshot.to_dict()
-        tweet = tweets.get(f"{item['userId']}_{item['tweetId']}")
+        tweet = tweets.get(dedup_key(item["userId"], item["tweetId"]))
         if "tweetData" not in item and tweet is None:  # the tweet and its item are one commit: not expected
+            log("ERROR", "queue item without its tweet; marked failed", dedupKey=snapshot.id)
             failed = {"status": "failed", "errorMessage": "the tweet document is missing", "failedAt": now}
             snapshot.reference.update({**failed, "updatedAt": now}, **bounded())
             report.failed.append(snapshot.id)

@@ -58,6 +58,8 @@ def encode(value: Any) -> Any:
         return _Value(map_value=_MapValue(fields={_key(k): encode(v) for k, v in value.items()}))
     if kind is list or kind is tuple:
         return _Value(array_value=_ArrayValue(values=[encode(v) for v in value]))
+    if hasattr(value, "timestamp_pb"):  # read back from Firestore: keeps its nanoseconds
+        return _Value(timestamp_value=value.timestamp_pb())
     if isinstance(value, _dt.datetime) and value.tzinfo is not None:
         return _Value(timestamp_value=_timestamp(value))
     raise _Unsupported(kind.__name__)
@@ -107,6 +109,7 @@ class EncodedBatch(WriteBatch):
             current_document=_Precondition(exists=False),
             update_transforms=_transforms([FieldPath(name) for name in stamped]),
         )
+        self._document_references[reference._document_path] = reference
         self._add_write_pbs([pb])
 
     def delete(self, reference: Any, option: Any = None) -> None:
@@ -114,10 +117,13 @@ class EncodedBatch(WriteBatch):
         if option is not None:
             super().delete(reference, option)
             return
+        self._document_references[reference._document_path] = reference
         self._add_write_pbs([_Write(delete=reference._document_path)])
 
     def update(self, reference: Any, field_updates: dict[str, Any], option: Any = None) -> None:
         """Add an update of field paths, as `WriteBatch.update` (`option`: `client.write_option(...)`)."""
+        if option.__class__.__name__ == "ExistsOption":
+            raise ValueError("you must not pass an explicit write option to update.")
         try:
             pb = _update(reference._document_path, field_updates)
         except _Unsupported:
@@ -135,6 +141,9 @@ def _update(path: str, field_updates: dict[str, Any]) -> Any:
         raise ValueError("Cannot update with an empty document.")
     root: dict[str, Any] = {}
     masked, stamped = [], []
+    tops = {_field_path(key) for key in field_updates}
+    if any(ancestor in tops for path in tops for ancestor in path.lineage()):
+        raise _Unsupported("conflicting field paths")  # the library says which
     for key, value in field_updates.items():
         field_path = _field_path(key)
         if value is SERVER_TIMESTAMP:
@@ -157,12 +166,11 @@ def _update(path: str, field_updates: dict[str, Any]) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def _timestamp(value: Any) -> Any:
-    """A Timestamp from an aware datetime, nanoseconds kept (cached: a batch stamps every item with one `now`)."""
-    if isinstance(value, timestamp_pb2.Timestamp):
-        return value
-    if hasattr(value, "timestamp_pb"):
-        return value.timestamp_pb()
+def _timestamp(value: _dt.datetime) -> Any:
+    """The Timestamp of a plain aware datetime (cached: a batch stamps every item with one `now`).
+
+    Never mutated: a `Value` built from it holds a copy.
+    """
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp

@@ -88,6 +88,28 @@ def test_replayed_message_is_the_capture_message(db: Any, uid: str) -> None:
     assert body["data"] == db.collection(store.TWEETS).document(key).get().get("rawData")
 
 
+def test_an_item_written_with_its_tweet_replays_that_copy(db: Any, uid: str) -> None:
+    """Items of earlier versions carry the tweet (`tweetData`): the replay sends that copy, reading nothing more."""
+    subscription = subscribe(f"replay-old-{uid}")
+    (key,) = _enqueue(db, f"u-{uid}", 1)
+    stored = db.collection(store.TWEETS).document(key).get().get("rawData")
+    db.collection(store.QUEUE).document(key).update({"tweetData": {**stored, "tweetText": "as queued then"}})
+    counted, counter = counted_firestore_client(PROJECT, db._database)
+    assert replay_queue(counted, Recording(), 5, DUE).published == [key]
+    assert counter.snapshot().get("rpc:BatchGetDocuments", 0) == 0
+    (message,) = pull(subscription, expect=1)
+    assert decode(message)["data"]["tweetText"] == "as queued then"
+
+
+def test_a_like_whose_tweet_is_gone_is_failed_not_stuck(db: Any, uid: str) -> None:
+    """A like's item names its tweet; if that document is missing, the item is failed and the others go on."""
+    lost, kept = _enqueue(db, f"u-{uid}", 2)
+    db.collection(store.TWEETS).document(lost).delete()
+    report = replay_queue(db, Recording(), 5, DUE)
+    assert report.failed == [lost] and report.published == [kept]
+    assert _item(db, lost)["status"] == "failed" and "missing" in _item(db, lost)["errorMessage"]
+
+
 def test_failures_back_off_then_fail_keeping_the_error(db: Any, uid: str) -> None:
     """Each failure pushes nextAttemptAt out exponentially; after MAX attempts the item is `failed`."""
     (key,) = _enqueue(db, f"u-{uid}", 1)
