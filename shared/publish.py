@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import __version__
-from shared.store import dedup_key
+from shared.store import Deadline, dedup_key
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
@@ -99,30 +98,6 @@ def _bounded_retry(deadline: float) -> Any:
         gexc.Unknown,
     )
     return Retry(initial=0.1, maximum=1.0, multiplier=2.0, timeout=deadline, predicate=transient)
-
-
-class Deadline:
-    """An RPC timeout counted down from a call's first attempt that never starts over.
-
-    api_core turns a number into `TimeToDeadlineTimeout`, which gives an attempt the
-    whole timeout again once less than a second is left: a publish that failed fast
-    and then hung could last almost twice PUBLISH_TIMEOUT_SECONDS. This one gives
-    each attempt only what is left of `seconds` (the retry stops at the same moment).
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def __call__(self, func: Any) -> Any:
-        """Wrap one call's RPC (api_core applies a timeout object as a decorator, once per call)."""
-        ends = time.monotonic() + self.seconds
-
-        @functools.wraps(func)
-        def with_deadline(*args: Any, **kwargs: Any) -> Any:
-            kwargs["timeout"] = max(0.01, ends - time.monotonic())
-            return func(*args, **kwargs)
-
-        return with_deadline
 
 
 def topic_path(project_id: str, topic: str) -> str:

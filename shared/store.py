@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from typing import Any
 
 USERS = "users"
@@ -28,9 +29,34 @@ def _retry(deadline: float) -> Any:
     return Retry(initial=0.05, maximum=0.5, multiplier=2.0, timeout=deadline, predicate=if_transient_error)
 
 
+class Deadline:
+    """An RPC timeout counted down from a call's first attempt that never starts over.
+
+    api_core turns a number into `TimeToDeadlineTimeout`, which gives an attempt the
+    whole timeout again once less than a second is left: a call that failed fast and
+    then hung could last almost twice its deadline. This one gives each attempt only
+    what is left of `seconds` (the retry stops at the same moment). Every bounded
+    Firestore call and every publish uses it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, func: Any) -> Any:
+        """Wrap one call's RPC (api_core applies a timeout object as a decorator, once per call)."""
+        ends = time.monotonic() + self.seconds
+
+        @functools.wraps(func)
+        def with_deadline(*args: Any, **kwargs: Any) -> Any:
+            kwargs["timeout"] = max(0.01, ends - time.monotonic())
+            return func(*args, **kwargs)
+
+        return with_deadline
+
+
 def bounded(deadline: float = CALL_DEADLINE_SECONDS) -> dict[str, Any]:
     """Keyword arguments (`retry`, `timeout`) that bound one Firestore call to `deadline` seconds."""
-    return {"retry": _retry(deadline), "timeout": deadline}
+    return {"retry": _retry(deadline), "timeout": Deadline(deadline)}
 
 
 def key_digest(value: str) -> str:

@@ -1,10 +1,10 @@
-"""A publish's deadline counts down from its first attempt and never gives an attempt the whole timeout again."""
+"""A call's deadline counts down from its first attempt and never gives an attempt the whole timeout again."""
 
 from __future__ import annotations
 
 import time
 
-from shared.publish import Deadline
+from shared.store import Deadline
 
 
 def test_each_attempt_gets_only_what_is_left() -> None:
