@@ -98,15 +98,15 @@ def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_
     return update["status"]
 
 
-def _liked_tweets(db: Any, items: list[Any]) -> dict[str, dict[str, Any]]:
-    """The stored tweet (`rawData`) of each like among `items` that does not carry it, by key: one batched read."""
-    held = [snapshot.to_dict() for snapshot in items]
-    keys = {dedup_key(item["userId"], item["tweetId"]) for item in held if item.get("tweetData") is None}
+def _liked_tweets(db: Any, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stored tweet (`rawData`) of each item that does not carry it, by item id: one batched read."""
+    keys = {i: dedup_key(item["userId"], item["tweetId"]) for i, item in items.items() if item.get("tweetData") is None}
     if not keys:
         return {}
-    refs = [db.collection(TWEETS).document(key) for key in sorted(keys)]
+    refs = [db.collection(TWEETS).document(key) for key in sorted(set(keys.values()))]
     found = db.get_all(refs, field_paths=["rawData"], **bounded(10.0))
-    return {s.id: raw for s in found if s.exists and (raw := (s.to_dict() or {}).get("rawData"))}
+    stored = {s.id: raw for s in found if s.exists and (raw := (s.to_dict() or {}).get("rawData"))}
+    return {i: stored[key] for i, key in keys.items() if key in stored}
 
 
 def replay_queue(
@@ -115,7 +115,8 @@ def replay_queue(
     """One replay run over the due queue items (see the module docstring)."""
     report = ReplayReport()
     due = due_items(db, now, limit)
-    tweets = _liked_tweets(db, due)
+    items = {snapshot.id: snapshot.to_dict() for snapshot in due}
+    tweets = _liked_tweets(db, items)
     for snapshot in due:
         attempts = (snapshot.get("attempts") or 0) + 1
         if attempts > max_attempts:
@@ -127,9 +128,8 @@ def replay_queue(
         if not _claim(db, snapshot, now):
             report.skipped.append(snapshot.id)
             continue
-        item = snapshot.to_dict()
-        tweet = tweets.get(dedup_key(item["userId"], item["tweetId"]))
-        if "tweetData" not in item and tweet is None:  # the tweet and its item are one commit: not expected
+        item, tweet = items[snapshot.id], tweets.get(snapshot.id)
+        if item.get("tweetData") is None and tweet is None:  # the tweet and its item are one commit: not expected
             log("ERROR", "queue item without its tweet; marked failed", dedupKey=snapshot.id)
             failed = {"status": "failed", "errorMessage": "the tweet document is missing", "failedAt": now}
             snapshot.reference.update({**failed, "updatedAt": now}, **bounded())
