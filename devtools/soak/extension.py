@@ -168,17 +168,34 @@ class Extension:
         return None
 
     def register(self) -> None:
-        """Create the account (retried: the stack may be busy at start)."""
+        """Create the account (retried: the stack may be busy at start).
+
+        A 409 means an earlier attempt created the account but its answer was lost
+        (a commit that outlived its deadline on a loaded machine): log in instead,
+        as an extension would.
+        """
+        seen: list[int | str] = []
         for _ in range(20):
             status, body = self._post(
                 "register", "/api/auth/register", {"email": self.email, "password": PASSWORD}, False
             )
+            seen.append(status)
             if status == 201:
                 self._keep_tokens(body)
                 self.user_id = body["userId"]
                 return
+            if status == 409:
+                status, body = self._post(
+                    "login", "/api/auth/login", {"email": self.email, "password": PASSWORD}, False
+                )
+                seen.append(status)
+                if status == 200:
+                    self._keep_tokens(body)
+                    self.user_id = body["userId"]
+                    self.ledger.count("registrations answered 409 (logged in)")
+                    return
             time.sleep(1)
-        raise RuntimeError(f"could not register {self.email}")
+        raise RuntimeError(f"could not register {self.email}: answers {seen}")
 
     def _keep_tokens(self, body: dict[str, Any]) -> None:
         with self.lock:
