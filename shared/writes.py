@@ -4,8 +4,9 @@
 for a batch capture (100 tweets and 100 queue items, about 30 values each) that
 Python work took longer than the commit's round trip, and on a Cloud Functions
 instance's fraction of a vCPU it would be most of the request. `EncodedBatch`
-builds the same create, update and delete messages about three times faster
-(tests/unit/test_writes.py compares them with the library's own for every
+builds the same create, update and delete messages, filling each one in place:
+a batch's 100 tweets and 100 queue items in about 4 ms instead of the library's
+50 (tests/unit/test_writes.py compares them with the library's own for every
 document the request paths write).
 
 Plain values, maps, lists and datetimes are encoded here, and `SERVER_TIMESTAMP`
@@ -22,47 +23,56 @@ from typing import Any
 from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP
 from google.cloud.firestore_v1.batch import WriteBatch
 from google.cloud.firestore_v1.field_path import FieldPath
-from google.cloud.firestore_v1.types import common, document, write
+from google.cloud.firestore_v1.types import write
 from google.protobuf import timestamp_pb2
 
-_Value = document.Value.pb()
-_MapValue = document.MapValue.pb()
-_ArrayValue = document.ArrayValue.pb()
-_Document = document.Document.pb()
 _Write = write.Write.pb()
-_Transform = write.DocumentTransform.FieldTransform.pb()
-_Precondition = common.Precondition.pb()
-_Mask = common.DocumentMask.pb()
 _REQUEST_TIME = write.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
-_NULL = _Value(null_value=0)
 
 
 class _Unsupported(Exception):
     """A value this module leaves to the library."""
 
 
-def encode(value: Any) -> Any:
-    """The protobuf `Value` of a plain value; `_Unsupported` for anything the library must encode."""
-    if value is None:
-        return _NULL
+def put(slot: Any, value: Any) -> None:
+    """Set the protobuf `Value` `slot` to a plain value, in place; `_Unsupported` for anything else.
+
+    Filling the message where it stands, rather than building a `Value` and
+    assigning it, saves the copy protobuf makes of every assigned sub-message: a
+    tweet's `Write` builds about three times faster.
+    """
     kind = type(value)
     if kind is str:
-        return _Value(string_value=value)
-    if kind is bool:
-        return _Value(boolean_value=value)
-    if kind is int:
-        return _Value(integer_value=value)
-    if kind is float:
-        return _Value(double_value=value)
-    if kind is dict:
-        return _Value(map_value=_MapValue(fields={_key(k): encode(v) for k, v in value.items()}))
-    if kind is list or kind is tuple:
-        return _Value(array_value=_ArrayValue(values=[encode(v) for v in value]))
-    if hasattr(value, "timestamp_pb"):  # read back from Firestore: keeps its nanoseconds
-        return _Value(timestamp_value=value.timestamp_pb())
-    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
-        return _Value(timestamp_value=_timestamp(value))
-    raise _Unsupported(kind.__name__)
+        slot.string_value = value
+    elif value is None:
+        slot.null_value = 0
+    elif kind is bool:
+        slot.boolean_value = value
+    elif kind is int:
+        slot.integer_value = value
+    elif kind is dict:
+        _put_map(slot.map_value, value)
+    elif kind is float:
+        slot.double_value = value
+    elif kind is list or kind is tuple:
+        values = slot.array_value
+        values.SetInParent()
+        for item in value:
+            put(values.values.add(), item)
+    elif hasattr(value, "timestamp_pb"):  # read back from Firestore: keeps its nanoseconds
+        slot.timestamp_value.CopyFrom(value.timestamp_pb())
+    elif isinstance(value, _dt.datetime) and value.tzinfo is not None:
+        slot.timestamp_value.CopyFrom(_timestamp(value))
+    else:
+        raise _Unsupported(kind.__name__)
+
+
+def _put_map(message: Any, data: dict[str, Any]) -> None:
+    """Fill a `MapValue` (present even when `data` is empty)."""
+    message.SetInParent()
+    fields = message.fields
+    for key, value in data.items():
+        put(fields[_key(key)], value)
 
 
 def _key(key: Any) -> str:
@@ -71,17 +81,17 @@ def _key(key: Any) -> str:
     return key
 
 
-def _fields(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """(encoded fields, top-level fields set to the server's time)."""
-    fields, stamped = {}, []
+def _put_fields(fields: Any, data: dict[str, Any]) -> list[str]:
+    """Fill a document's fields from `data`; the top-level fields to set to the server's time."""
+    stamped = []
     for key, value in data.items():
         if value is SERVER_TIMESTAMP:
             stamped.append(_key(key))
         elif value is DELETE_FIELD:
             raise _Unsupported("DELETE_FIELD")
         else:
-            fields[_key(key)] = encode(value)
-    return fields, stamped
+            put(fields[_key(key)], value)
+    return stamped
 
 
 @functools.lru_cache(maxsize=256)
@@ -90,8 +100,9 @@ def _field_path(key: str) -> FieldPath:
     return FieldPath.from_string(key)
 
 
-def _transforms(paths: list[FieldPath]) -> list[Any]:
-    return [_Transform(field_path=path.to_api_repr(), set_to_server_value=_REQUEST_TIME) for path in sorted(paths)]
+def _add_transforms(pb: Any, paths: list[FieldPath]) -> None:
+    for path in sorted(paths):
+        pb.update_transforms.add(field_path=path.to_api_repr(), set_to_server_value=_REQUEST_TIME)
 
 
 class EncodedBatch(WriteBatch):
@@ -99,16 +110,15 @@ class EncodedBatch(WriteBatch):
 
     def create(self, reference: Any, document_data: dict[str, Any]) -> None:
         """Add a create (the document must not exist), as `WriteBatch.create`."""
+        pb = _Write()
+        pb.update.name = reference._document_path
         try:
-            fields, stamped = _fields(document_data)
+            stamped = _put_fields(pb.update.fields, document_data)
         except _Unsupported:
             super().create(reference, document_data)
             return
-        pb = _Write(
-            update=_Document(name=reference._document_path, fields=fields),
-            current_document=_Precondition(exists=False),
-            update_transforms=_transforms([FieldPath(name) for name in stamped]),
-        )
+        pb.current_document.exists = False
+        _add_transforms(pb, [FieldPath(name) for name in stamped])
         self._document_references[reference._document_path] = reference
         self._add_write_pbs([pb])
 
@@ -157,12 +167,13 @@ def _update(path: str, field_updates: dict[str, Any]) -> Any:
             node = node.setdefault(part, {})
         node[leaf] = value
         masked.append(field_path)
-    return _Write(
-        update=_Document(name=path, fields={key: encode(value) for key, value in root.items()}),
-        update_mask=_Mask(field_paths=[p.to_api_repr() for p in sorted(masked)]),
-        current_document=_Precondition(exists=True),
-        update_transforms=_transforms(stamped),
-    )
+    pb = _Write()
+    pb.update.name = path
+    _put_fields(pb.update.fields, root)
+    pb.update_mask.field_paths.extend(p.to_api_repr() for p in sorted(masked))
+    pb.current_document.exists = True
+    _add_transforms(pb, stamped)
+    return pb
 
 
 @functools.lru_cache(maxsize=64)
