@@ -82,9 +82,15 @@ def _tweet_document(user_id: str, tweet: dict[str, Any], order: int) -> dict[str
     }
 
 
-def _relike(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
-    """The update that likes an unliked capture again (its capture time stays the first one's)."""
-    return {
+def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The update that likes an unliked capture again (its capture time stays the first one's).
+
+    `rawData` becomes the new body. The first like's queue item does not copy its
+    tweet (the replay reads `rawData`), so while that like is not recorded as
+    delivered, its body is kept as `firstLikeData` for the replay: every copy of an
+    event carries the same data. `stored` is the tweet document as read.
+    """
+    update = {
         "rawData": tweet,
         "likeSeq": sequence,
         "unlikedAt": None,
@@ -92,6 +98,11 @@ def _relike(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
         "publishedAt": None,
         "failedSeq": None,
     }
+    stored = stored or {}
+    first_pending = "0" not in (stored.get("deliveries") or {})
+    if first_pending and stored.get("firstLikeData") is None and stored.get("rawData") is not None:
+        update["firstLikeData"] = stored["rawData"]
+    return update
 
 
 def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
@@ -108,7 +119,9 @@ def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: di
         else:
             event = like_event(user_id, tweet, (snapshot.get("likeSeq") or 0) + 1, now)
             batch.update(
-                ref, _relike(tweet, event.sequence), option=db.write_option(last_update_time=snapshot.update_time)
+                ref,
+                _relike(tweet, event.sequence, snapshot.to_dict()),
+                option=db.write_option(last_update_time=snapshot.update_time),
             )
         batch.create(db.collection(QUEUE).document(event.item_id), event.queue_item(now))
     batch.commit(**bounded())

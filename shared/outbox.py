@@ -56,9 +56,10 @@ class Event:
     def queue_item(self, now: datetime) -> dict[str, Any]:
         """The queue item that keeps this event until it is published; due after the in-flight lease.
 
-        A like's item does not copy the tweet: the tweet document, written in the same
-        commit, holds it (`rawData`), and the replay reads it from there. An unlike's
-        item holds its small body.
+        A first like's item does not copy the tweet: the tweet document, written in the
+        same commit, holds it (`rawData`, or `firstLikeData` once a re-like has replaced
+        it), and the replay reads it from there. A re-like's item (rare) and an
+        unlike's carry their own body, so no later change of the tweet alters them.
         """
         item = {
             "userId": self.user_id,
@@ -75,13 +76,13 @@ class Event:
             "createdAt": now,
             "updatedAt": now,
         }
-        if self.event != LIKED:
+        if self.event != LIKED or self.sequence > 0:
             item["tweetData"] = self.data
         return item
 
     @classmethod
     def from_queue_item(cls, item: dict[str, Any], tweet: dict[str, Any] | None = None) -> Event:
-        """The event a queue item holds; a like's data is `tweet` (its document's `rawData`) unless the item has it.
+        """The event a queue item holds; a first like's data is `tweet` (read from its document) unless the item has it.
 
         Items written by earlier versions carry `tweetData` for every event, and the
         ones written before events were numbered are first likes.

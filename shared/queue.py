@@ -99,14 +99,25 @@ def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_
 
 
 def _liked_tweets(db: Any, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The stored tweet (`rawData`) of each item that does not carry it, by item id: one batched read."""
+    """The stored tweet of each item that does not carry it, by item id: one batched read.
+
+    A first like's body is `firstLikeData` when a re-like has replaced `rawData`
+    before the first like was delivered, else `rawData`; a document with neither
+    gives `{}` (the message then carries the tweet id alone).
+    """
     keys = {i: dedup_key(item["userId"], item["tweetId"]) for i, item in items.items() if item.get("tweetData") is None}
     if not keys:
         return {}
     refs = [db.collection(TWEETS).document(key) for key in sorted(set(keys.values()))]
-    found = db.get_all(refs, field_paths=["rawData"], **bounded(10.0))
-    stored = {s.id: raw for s in found if s.exists and (raw := (s.to_dict() or {}).get("rawData"))}
-    return {i: stored[key] for i, key in keys.items() if key in stored}
+    found = db.get_all(refs, field_paths=["rawData", "firstLikeData"], **bounded(10.0))
+    stored = {s.id: s.to_dict() or {} for s in found if s.exists}
+    return {
+        i: stored[key].get("firstLikeData" if not items[i].get("sequence") else "rawData")
+        or stored[key].get("rawData")
+        or {}
+        for i, key in keys.items()
+        if key in stored
+    }
 
 
 def replay_queue(

@@ -28,6 +28,7 @@ from google.protobuf import timestamp_pb2
 
 _Write = write.Write.pb()
 _REQUEST_TIME = write.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
+_ZERO = _dt.timedelta(0)
 
 
 class _Unsupported(Exception):
@@ -61,8 +62,10 @@ def put(slot: Any, value: Any) -> None:
             put(values.values.add(), item)
     elif hasattr(value, "timestamp_pb"):  # read back from Firestore: keeps its nanoseconds
         slot.timestamp_value.CopyFrom(value.timestamp_pb())
+    elif isinstance(value, _dt.datetime) and value.utcoffset() == _ZERO:
+        slot.timestamp_value.CopyFrom(_timestamp(value))  # UTC only: other zones' repeated hours hash alike
     elif isinstance(value, _dt.datetime) and value.tzinfo is not None:
-        slot.timestamp_value.CopyFrom(_timestamp(value))
+        slot.timestamp_value.FromDatetime(value)
     else:
         raise _Unsupported(kind.__name__)
 
@@ -76,8 +79,8 @@ def _put_map(message: Any, data: dict[str, Any]) -> None:
 
 
 def _key(key: Any) -> str:
-    if type(key) is not str:
-        raise _Unsupported("non-string key")
+    if type(key) is not str or not key:
+        raise _Unsupported("non-string or empty key")  # the library says why
     return key
 
 

@@ -101,6 +101,36 @@ def test_an_item_written_with_its_tweet_replays_that_copy(db: Any, uid: str) -> 
     assert decode(message)["data"]["tweetText"] == "as queued then"
 
 
+def test_a_like_replayed_after_a_re_like_carries_its_own_body(db: Any, uid: str) -> None:
+    """Liked, unliked and liked again while Pub/Sub was down: each event goes out with the body it was stored with."""
+    from shared.likes import unlike
+
+    subscription = subscribe(f"replay-relike-{uid}")
+    user, first = f"u-{uid}", tweet_body(tweetText="as first liked")
+    assert store_capture(db, user, first, T0)
+    assert unlike(db, Unreachable(), user, first["tweetId"], T0 + timedelta(seconds=1)) == "unliked"
+    again = {**first, "tweetText": "as liked again"}
+    assert store_capture(db, user, again, T0 + timedelta(seconds=2))
+    key = f"{user}_{first['tweetId']}"
+    assert db.collection(store.TWEETS).document(key).get().get("rawData")["tweetText"] == "as liked again"
+    assert len(replay_queue(db, Recording(), 5, DUE).published) == 3
+    bodies = {int(m.attributes["sequence"]): decode(m)["data"] for m in pull(subscription, expect=3)}
+    assert bodies[0]["tweetText"] == "as first liked" and bodies[2]["tweetText"] == "as liked again"
+    assert "unlikedAt" in bodies[1]
+
+
+def test_a_like_whose_tweet_lost_its_body_still_goes_out(db: Any, uid: str) -> None:
+    """A tweet document without `rawData` (edited by hand): the like goes out with the tweet id it still has."""
+    from google.cloud import firestore
+
+    subscription = subscribe(f"replay-bare-{uid}")
+    (key,) = _enqueue(db, f"u-{uid}", 1)
+    db.collection(store.TWEETS).document(key).update({"rawData": firestore.DELETE_FIELD})
+    assert replay_queue(db, Recording(), 5, DUE).published == [key]
+    (message,) = pull(subscription, expect=1)
+    assert decode(message)["data"] == {"tweetId": message.attributes["tweetId"]}
+
+
 def test_a_like_whose_tweet_is_gone_is_failed_not_stuck(db: Any, uid: str) -> None:
     """A like's item names its tweet; if that document is missing, the item is failed and the others go on."""
     lost, kept = _enqueue(db, f"u-{uid}", 2)

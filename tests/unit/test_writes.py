@@ -63,6 +63,16 @@ def test_a_relike_conditioned_on_the_version_read(db: firestore.Client) -> None:
     assert built[0].current_document.update_time.nanos == 654321000
 
 
+def test_a_relike_before_the_first_like_was_delivered_keeps_its_body(db: firestore.Client) -> None:
+    first, again = tweet_body(tweetText="as first liked"), tweet_body(tweetText="as liked again")
+    pending = capture._relike(again, 2, {"rawData": first, "deliveries": {}})
+    delivered = capture._relike(again, 2, {"rawData": first, "deliveries": {"0": "m0", "1": "m1"}})
+    kept = capture._relike(again, 4, {"rawData": again, "firstLikeData": first, "deliveries": {"1": "m1"}})
+    assert pending["firstLikeData"] == first and pending["rawData"] == again
+    assert "firstLikeData" not in delivered and "firstLikeData" not in kept  # never overwritten once kept
+    _same(db, lambda batch: batch.update(_ref(db), pending, option=db.write_option(last_update_time=UPDATED)))
+
+
 @pytest.mark.parametrize("event", ["liked", UNLIKED])
 def test_a_settled_event(db: firestore.Client, event: str) -> None:
     from shared.outbox import add_settled
@@ -97,6 +107,25 @@ def test_a_failed_publish_and_an_unlike(db: firestore.Client) -> None:
 )
 def test_plain_values(db: firestore.Client, value: Any) -> None:
     _same(db, lambda batch: batch.create(_ref(db), {"value": value, "at": NOW, "stamp": firestore.SERVER_TIMESTAMP}))
+
+
+def test_datetimes_in_other_zones_and_repeated_hours(db: firestore.Client) -> None:
+    """A UTC stamp is cached; a local time in the hour a zone repeats must not be taken for its twin."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/New_York")
+    first, second = (datetime(2026, 11, 1, 1, 30, tzinfo=zone, fold=fold) for fold in (0, 1))
+    for value in (first, second, first.astimezone(UTC)):
+        built = _same(db, lambda batch, value=value: batch.create(_ref(db), {"at": value}))
+        assert built[0].update.fields["at"].timestamp_value.seconds == int(value.timestamp())
+
+
+def test_an_empty_field_name_is_refused_as_the_library_refuses_it(db: firestore.Client) -> None:
+    for data in ({"": 1}, {"a": {"": 1}}):
+        with pytest.raises(ValueError):
+            writes.EncodedBatch(db).create(_ref(db), data)
+        with pytest.raises(ValueError):
+            WriteBatch(db).create(_ref(db), data)
 
 
 def test_what_it_does_not_encode_goes_to_the_library(db: firestore.Client) -> None:
