@@ -96,6 +96,17 @@ def test_a_rate_limited_item_goes_through_once_the_window_has_room(user: dict[st
     assert refused.get_json()["summary"]["rate_limited"] == 2 and "Retry-After" in refused.headers
 
 
+def test_invalid_items_leave_the_budget_as_they_found_it(user: dict[str, Any], setenv: Any) -> None:
+    """Invalid items never count against the budget: the valid ones after them still find their room."""
+    setenv(DAILY_CAPTURE_LIMIT="5")
+    invalid = [{**tweet_body(), "tweetText": None} for _ in range(3)]
+    first = _batch(user["accessToken"], {"tweets": [*invalid, tweet_body(), tweet_body()]}).get_json()["summary"]
+    assert (first["invalid"], first["published"]) == (3, 2)
+    assert _batch(user["accessToken"], {"tweets": invalid}).get_json()["summary"]["invalid"] == 3
+    second = _batch(user["accessToken"], {"tweets": [tweet_body() for _ in range(4)]}).get_json()["summary"]
+    assert (second["published"], second["rate_limited"]) == (3, 1)
+
+
 def test_the_daily_budget_covers_single_and_batch_captures(user: dict[str, Any], setenv: Any) -> None:
     """DAILY_CAPTURE_LIMIT counts single captures and batch items together; past it, 429 and rate_limited."""
     setenv(DAILY_CAPTURE_LIMIT="5")
