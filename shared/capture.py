@@ -109,9 +109,9 @@ def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: di
     """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
     from shared.writes import EncodedBatch
 
-    batch = EncodedBatch(db)
+    batch, tweet_docs, queue = EncodedBatch(db), db.collection(TWEETS), db.collection(QUEUE)
     for order, tweet in enumerate(tweets):
-        ref = db.collection(TWEETS).document(dedup_key(user_id, tweet["tweetId"]))
+        ref = tweet_docs.document(dedup_key(user_id, tweet["tweetId"]))
         snapshot = unliked.get(tweet["tweetId"])
         if snapshot is None:
             batch.create(ref, _tweet_document(user_id, tweet, order))
@@ -123,7 +123,7 @@ def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: di
                 _relike(tweet, event.sequence, snapshot.to_dict()),
                 option=db.write_option(last_update_time=snapshot.update_time),
             )
-        batch.create(db.collection(QUEUE).document(event.item_id), event.queue_item(now))
+        batch.create(queue.document(event.item_id), event.queue_item(now))
     batch.commit(**bounded())
 
 

@@ -138,17 +138,20 @@ class PubSubPublisher:
         PUBLISH_TIMEOUT_SECONDS.
         """
         from google.pubsub_v1 import PublisherClient as GeneratedPublisher
-        from google.pubsub_v1.types import PubsubMessage
+        from google.pubsub_v1.types import PublishRequest
 
         if not messages:
             return []
         client = self.client.get()
-        raw = PubsubMessage.pb()
+        # Built as one protobuf message and handed over wrapped: the flattened arguments would be
+        # converted message by message through proto-plus.
+        request = PublishRequest.pb()(topic=self.topic_path)
+        for message in messages:
+            request.messages.add(data=message.data, attributes=message.attributes)
         try:
             response = GeneratedPublisher.publish(
                 client,
-                topic=self.topic_path,
-                messages=[raw(data=message.data, attributes=message.attributes) for message in messages],
+                request=PublishRequest.wrap(request),
                 retry=_bounded_retry(self.timeout_seconds),
                 timeout=Deadline(self.timeout_seconds),
             )

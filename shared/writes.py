@@ -23,10 +23,11 @@ from typing import Any
 from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP
 from google.cloud.firestore_v1.batch import WriteBatch
 from google.cloud.firestore_v1.field_path import FieldPath
-from google.cloud.firestore_v1.types import write
+from google.cloud.firestore_v1.types import firestore, write
 from google.protobuf import timestamp_pb2
 
 _Write = write.Write.pb()
+_CommitRequest = firestore.CommitRequest.pb()
 _REQUEST_TIME = write.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 _ZERO = _dt.timedelta(0)
 
@@ -147,35 +148,53 @@ class EncodedBatch(WriteBatch):
         self._document_references[reference._document_path] = reference
         self._add_write_pbs([pb])
 
+    def _prep_commit(self, retry: Any, timeout: Any) -> tuple[Any, dict[str, Any]]:
+        """The commit request, built as one protobuf message and handed over wrapped.
+
+        The library passes a dict, which the generated client converts write by
+        write through proto-plus (about 1 ms for a batch's 200 writes).
+        """
+        request, kwargs = super()._prep_commit(retry, timeout)
+        writes = [pb if isinstance(pb, _Write) else write.Write.pb(pb) for pb in request["writes"]]
+        return firestore.CommitRequest.wrap(_CommitRequest(database=request["database"], writes=writes)), kwargs
+
+
+@functools.lru_cache(maxsize=256)
+def _update_shape(keys: tuple[str, ...], stamped: frozenset[str]) -> tuple[tuple[tuple[str, ...], ...], list[str]]:
+    """For one set of updated keys (the request paths use a few): each key's path parts, and the sorted mask.
+
+    `stamped` are the keys set to the server's time (transforms, not in the mask).
+    """
+    paths = [_field_path(key) for key in keys]
+    tops = set(paths)
+    if any(ancestor in tops for path in tops for ancestor in path.lineage()):
+        raise _Unsupported("conflicting field paths")  # the library says which
+    masked = sorted(path for key, path in zip(keys, paths, strict=True) if key not in stamped)
+    return tuple(path.parts for path in paths), [path.to_api_repr() for path in masked]
+
 
 def _update(path: str, field_updates: dict[str, Any]) -> Any:
     """The update `Write`: nested fields from dotted paths, the mask of the set ones, server times as transforms."""
     if not field_updates:
         raise ValueError("Cannot update with an empty document.")
+    stamped = frozenset(key for key, value in field_updates.items() if value is SERVER_TIMESTAMP)
+    parts, mask = _update_shape(tuple(field_updates), stamped)
     root: dict[str, Any] = {}
-    masked, stamped = [], []
-    tops = {_field_path(key) for key in field_updates}
-    if any(ancestor in tops for path in tops for ancestor in path.lineage()):
-        raise _Unsupported("conflicting field paths")  # the library says which
-    for key, value in field_updates.items():
-        field_path = _field_path(key)
-        if value is SERVER_TIMESTAMP:
-            stamped.append(field_path)
+    for (*parents, leaf), (key, value) in zip(parts, field_updates.items(), strict=True):
+        if key in stamped:
             continue
         if value is DELETE_FIELD:
             raise _Unsupported("DELETE_FIELD")
-        *parents, leaf = field_path.parts
         node = root
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-        masked.append(field_path)
     pb = _Write()
     pb.update.name = path
     _put_fields(pb.update.fields, root)
-    pb.update_mask.field_paths.extend(p.to_api_repr() for p in sorted(masked))
+    pb.update_mask.field_paths.extend(mask)
     pb.current_document.exists = True
-    _add_transforms(pb, stamped)
+    _add_transforms(pb, [_field_path(key) for key in stamped])
     return pb
 
 
