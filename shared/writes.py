@@ -110,15 +110,25 @@ def _add_transforms(pb: Any, paths: list[FieldPath]) -> None:
 
 
 class EncodedBatch(WriteBatch):
-    """A `WriteBatch` whose `create`, `update` and `delete` build protobuf messages directly (same, less CPU)."""
+    """A `WriteBatch` whose `create`, `update` and `delete` build protobuf messages directly (same, less CPU).
+
+    Each write is built in place inside the commit request it will travel in, so
+    nothing is copied on the way out (copying 200 writes into a request costs
+    about as much as building them).
+    """
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self._request = _CommitRequest()
 
     def create(self, reference: Any, document_data: dict[str, Any]) -> None:
         """Add a create (the document must not exist), as `WriteBatch.create`."""
-        pb = _Write()
+        pb = self._request.writes.add()
         pb.update.name = reference._document_path
         try:
             stamped = _put_fields(pb.update.fields, document_data)
         except _Unsupported:
+            del self._request.writes[-1]
             super().create(reference, document_data)
             return
         pb.current_document.exists = False
@@ -132,15 +142,19 @@ class EncodedBatch(WriteBatch):
             super().delete(reference, option)
             return
         self._document_references[reference._document_path] = reference
-        self._add_write_pbs([_Write(delete=reference._document_path)])
+        self._add_write_pbs([self._request.writes.add(delete=reference._document_path)])
 
     def update(self, reference: Any, field_updates: dict[str, Any], option: Any = None) -> None:
         """Add an update of field paths, as `WriteBatch.update` (`option`: `client.write_option(...)`)."""
         if option.__class__.__name__ == "ExistsOption":
             raise ValueError("you must not pass an explicit write option to update.")
+        if not field_updates:
+            raise ValueError("Cannot update with an empty document.")
+        pb = self._request.writes.add()
         try:
-            pb = _update(reference._document_path, field_updates)
+            _update(pb, reference._document_path, field_updates)
         except _Unsupported:
+            del self._request.writes[-1]
             super().update(reference, field_updates, option)
             return
         if option is not None:
@@ -149,14 +163,19 @@ class EncodedBatch(WriteBatch):
         self._add_write_pbs([pb])
 
     def _prep_commit(self, retry: Any, timeout: Any) -> tuple[Any, dict[str, Any]]:
-        """The commit request, built as one protobuf message and handed over wrapped.
+        """The commit request, handed to the generated client as one wrapped protobuf message.
 
         The library passes a dict, which the generated client converts write by
-        write through proto-plus (about 1 ms for a batch's 200 writes).
+        write through proto-plus. A batch that holds writes the library built (see
+        the module docstring) has them copied into one request, in order.
         """
         request, kwargs = super()._prep_commit(retry, timeout)
-        writes = [pb if isinstance(pb, _Write) else write.Write.pb(pb) for pb in request["writes"]]
-        return firestore.CommitRequest.wrap(_CommitRequest(database=request["database"], writes=writes)), kwargs
+        built, self._request = self._request, _CommitRequest()
+        if len(built.writes) != len(self._write_pbs):
+            writes = [pb if isinstance(pb, _Write) else write.Write.pb(pb) for pb in self._write_pbs]
+            built = _CommitRequest(writes=writes)
+        built.database = request["database"]
+        return firestore.CommitRequest.wrap(built), kwargs
 
 
 @functools.lru_cache(maxsize=256)
@@ -173,10 +192,8 @@ def _update_shape(keys: tuple[str, ...], stamped: frozenset[str]) -> tuple[tuple
     return tuple(path.parts for path in paths), [path.to_api_repr() for path in masked]
 
 
-def _update(path: str, field_updates: dict[str, Any]) -> Any:
-    """The update `Write`: nested fields from dotted paths, the mask of the set ones, server times as transforms."""
-    if not field_updates:
-        raise ValueError("Cannot update with an empty document.")
+def _update(pb: Any, path: str, field_updates: dict[str, Any]) -> None:
+    """Fill an update `Write`: nested fields from dotted paths, the mask of the set ones, server times as transforms."""
     stamped = frozenset(key for key, value in field_updates.items() if value is SERVER_TIMESTAMP)
     parts, mask = _update_shape(tuple(field_updates), stamped)
     root: dict[str, Any] = {}
@@ -189,13 +206,11 @@ def _update(path: str, field_updates: dict[str, Any]) -> Any:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    pb = _Write()
     pb.update.name = path
     _put_fields(pb.update.fields, root)
     pb.update_mask.field_paths.extend(mask)
     pb.current_document.exists = True
     _add_transforms(pb, [_field_path(key) for key in stamped])
-    return pb
 
 
 @functools.lru_cache(maxsize=64)

@@ -141,16 +141,21 @@ def test_what_it_does_not_encode_goes_to_the_library(db: firestore.Client) -> No
         _same(db, lambda batch, data=data: batch.update(_ref(db), data))
 
 
-def test_the_commit_request_is_the_one_the_library_would_send(db: firestore.Client) -> None:
-    """The request handed to the generated client: the same database and writes, built as one message."""
+@pytest.mark.parametrize("with_library_writes", [False, True])
+def test_the_commit_request_is_the_one_the_library_would_send(db: firestore.Client, with_library_writes: bool) -> None:
+    """The request handed to the generated client: the same database and writes, in order, as one message."""
     from google.cloud.firestore_v1.types import firestore as requests
 
     tweet = tweet_body()
     library, encoded = WriteBatch(db), writes.EncodedBatch(db)
     for batch in (library, encoded):
         batch.create(_ref(db), capture._tweet_document("u1", tweet, 0))
-        batch.set(_ref(db, "rate_limits"), {"count": firestore.Increment(1)}, merge=True)  # built by the library
+        if with_library_writes:
+            batch.set(_ref(db, "rate_limits"), {"count": firestore.Increment(1)}, merge=True)
+            batch.update(_ref(db, "queue"), {"nested": {"at": firestore.SERVER_TIMESTAMP}})
+        batch.update(_ref(db), {"deliveries.`0`": "m0", "publishedAt": NOW})
         batch.delete(_ref(db, "queue"))
     (expected, _), (built, _) = library._prep_commit(None, None), encoded._prep_commit(None, None)
     assert isinstance(built, requests.CommitRequest)
     assert requests.CommitRequest.pb(built) == requests.CommitRequest.pb(requests.CommitRequest(expected))
+    assert len(requests.CommitRequest.pb(built).writes) == (5 if with_library_writes else 3)
