@@ -37,14 +37,19 @@ class Deadline:
     then hung could last almost twice its deadline. This one gives each attempt only
     what is left of `seconds` (the retry stops at the same moment). Every bounded
     Firestore call and every publish uses it.
+
+    One is made for each call, right where the call is made, and the time runs from
+    then: a query stream that the library reopens after an error applies the same
+    object again, and the reopened stream gets only what is left, not a new deadline.
     """
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.ends = time.monotonic() + seconds
 
     def __call__(self, func: Any) -> Any:
         """Wrap one call's RPC (api_core applies a timeout object as a decorator, once per call)."""
-        ends = time.monotonic() + self.seconds
+        ends = self.ends
 
         @functools.wraps(func)
         def with_deadline(*args: Any, **kwargs: Any) -> Any:

@@ -174,26 +174,19 @@ class Extension:
         (a commit that outlived its deadline on a loaded machine): log in instead,
         as an extension would.
         """
+        credentials = {"email": self.email, "password": PASSWORD}
         seen: list[int | str] = []
         for _ in range(20):
-            status, body = self._post(
-                "register", "/api/auth/register", {"email": self.email, "password": PASSWORD}, False
-            )
+            status, body = self._post("register", "/api/auth/register", credentials, False)
+            if status == 409:
+                self.ledger.count("registrations answered 409 (logged in)")
+                seen.append(status)
+                status, body = self._post("login", "/api/auth/login", credentials, False)
             seen.append(status)
-            if status == 201:
+            if status in (200, 201):
                 self._keep_tokens(body)
                 self.user_id = body["userId"]
                 return
-            if status == 409:
-                status, body = self._post(
-                    "login", "/api/auth/login", {"email": self.email, "password": PASSWORD}, False
-                )
-                seen.append(status)
-                if status == 200:
-                    self._keep_tokens(body)
-                    self.user_id = body["userId"]
-                    self.ledger.count("registrations answered 409 (logged in)")
-                    return
             time.sleep(1)
         raise RuntimeError(f"could not register {self.email}: answers {seen}")
 

@@ -20,3 +20,13 @@ def test_each_attempt_gets_only_what_is_left() -> None:
     assert before and all(at + timeout <= start + 0.51 for at, timeout in before)
     assert after and all(timeout == 0.01 for timeout in after)
     assert [timeout for _, timeout in seen] == sorted((timeout for _, timeout in seen), reverse=True)
+
+
+def test_applied_again_it_does_not_start_over() -> None:
+    """A stream the library reopens applies the same deadline again: the second RPC gets only what is left."""
+    deadline = Deadline(0.3)
+    timeouts: list[float] = []
+    deadline(lambda **kwargs: timeouts.append(kwargs["timeout"]))()
+    time.sleep(0.35)
+    deadline(lambda **kwargs: timeouts.append(kwargs["timeout"]))()
+    assert timeouts[0] <= 0.3 and timeouts[1] == 0.01
