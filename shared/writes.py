@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from google.cloud.firestore_v1 import DELETE_FIELD, SERVER_TIMESTAMP
@@ -120,29 +121,49 @@ class EncodedBatch(WriteBatch):
     def __init__(self, client: Any) -> None:
         super().__init__(client)
         self._request = _CommitRequest()
+        self._in_place = 0  # how many of `_write_pbs` live in `_request`, in the same order
+
+    def _add_in_place(self, reference: Any, fill: Callable[[Any], None]) -> bool:
+        """Add a write to the request and `fill` it; False, with nothing added, if the library must build it.
+
+        Whatever `fill` raises, the half-built write leaves the request with it.
+        """
+        pb = self._request.writes.add()
+        try:
+            fill(pb)
+        except _Unsupported:
+            del self._request.writes[-1]
+            return False
+        except BaseException:
+            del self._request.writes[-1]
+            raise
+        self._document_references[reference._document_path] = reference
+        self._add_write_pbs([pb])
+        self._in_place += 1
+        return True
 
     def create(self, reference: Any, document_data: dict[str, Any]) -> None:
         """Add a create (the document must not exist), as `WriteBatch.create`."""
-        pb = self._request.writes.add()
-        pb.update.name = reference._document_path
-        try:
+
+        def fill(pb: Any) -> None:
+            pb.update.name = reference._document_path
             stamped = _put_fields(pb.update.fields, document_data)
-        except _Unsupported:
-            del self._request.writes[-1]
+            pb.current_document.exists = False
+            _add_transforms(pb, [FieldPath(name) for name in stamped])
+
+        if not self._add_in_place(reference, fill):
             super().create(reference, document_data)
-            return
-        pb.current_document.exists = False
-        _add_transforms(pb, [FieldPath(name) for name in stamped])
-        self._document_references[reference._document_path] = reference
-        self._add_write_pbs([pb])
 
     def delete(self, reference: Any, option: Any = None) -> None:
         """Add a delete, as `WriteBatch.delete`."""
         if option is not None:
             super().delete(reference, option)
             return
-        self._document_references[reference._document_path] = reference
-        self._add_write_pbs([self._request.writes.add(delete=reference._document_path)])
+
+        def fill(pb: Any) -> None:
+            pb.delete = reference._document_path
+
+        self._add_in_place(reference, fill)
 
     def update(self, reference: Any, field_updates: dict[str, Any], option: Any = None) -> None:
         """Add an update of field paths, as `WriteBatch.update` (`option`: `client.write_option(...)`)."""
@@ -150,28 +171,25 @@ class EncodedBatch(WriteBatch):
             raise ValueError("you must not pass an explicit write option to update.")
         if not field_updates:
             raise ValueError("Cannot update with an empty document.")
-        pb = self._request.writes.add()
-        try:
+
+        def fill(pb: Any) -> None:
             _update(pb, reference._document_path, field_updates)
-        except _Unsupported:
-            del self._request.writes[-1]
+            if option is not None:
+                option.modify_write(write.Write.wrap(pb))
+
+        if not self._add_in_place(reference, fill):
             super().update(reference, field_updates, option)
-            return
-        if option is not None:
-            option.modify_write(write.Write.wrap(pb))
-        self._document_references[reference._document_path] = reference
-        self._add_write_pbs([pb])
 
     def _prep_commit(self, retry: Any, timeout: Any) -> tuple[Any, dict[str, Any]]:
         """The commit request, handed to the generated client as one wrapped protobuf message.
 
         The library passes a dict, which the generated client converts write by
         write through proto-plus. A batch that holds writes the library built (see
-        the module docstring) has them copied into one request, in order.
+        the module docstring) has them all copied into one request, in order.
         """
         request, kwargs = super()._prep_commit(retry, timeout)
-        built, self._request = self._request, _CommitRequest()
-        if len(built.writes) != len(self._write_pbs):
+        built, self._request, in_place, self._in_place = self._request, _CommitRequest(), self._in_place, 0
+        if not in_place == len(built.writes) == len(self._write_pbs):
             writes = [pb if isinstance(pb, _Write) else write.Write.pb(pb) for pb in self._write_pbs]
             built = _CommitRequest(writes=writes)
         built.database = request["database"]

@@ -159,3 +159,44 @@ def test_the_commit_request_is_the_one_the_library_would_send(db: firestore.Clie
     assert isinstance(built, requests.CommitRequest)
     assert requests.CommitRequest.pb(built) == requests.CommitRequest.pb(requests.CommitRequest(expected))
     assert len(requests.CommitRequest.pb(built).writes) == (5 if with_library_writes else 3)
+
+
+def _requests_alike(db: firestore.Client, build: Callable[[Any], None]) -> Any:
+    """Build with both batches; the commit requests they would send must be equal."""
+    from google.cloud.firestore_v1.types import firestore as requests
+
+    library, encoded = WriteBatch(db), writes.EncodedBatch(db)
+    build(library)
+    build(encoded)
+    (expected, _), (built, _) = library._prep_commit(None, None), encoded._prep_commit(None, None)
+    built_pb = requests.CommitRequest.pb(built)
+    assert built_pb == requests.CommitRequest.pb(requests.CommitRequest(expected))
+    return built_pb
+
+
+def test_a_write_the_library_builds_takes_its_place_in_the_request(db: firestore.Client) -> None:
+    """A create that falls back to the library (an increment) sits between two built here, in order."""
+    built = _requests_alike(
+        db,
+        lambda batch: (
+            batch.create(_ref(db), {"n": 1}),
+            batch.create(_ref(db, "counters"), {"count": firestore.Increment(1)}),
+            batch.delete(_ref(db, "queue")),
+        ),
+    )
+    assert [w.WhichOneof("operation") for w in built.writes] == ["update", "update", "delete"]
+    assert built.writes[1].update_transforms[0].increment.integer_value == 1
+
+
+@pytest.mark.parametrize("refused", [{"n": 2**70}, {"a..b": 1}], ids=["int past 64 bits", "bad field path"])
+def test_a_write_that_raised_leaves_nothing_behind(db: firestore.Client, refused: dict[str, Any]) -> None:
+    """A write that raises (as the library's does) leaves the batch clean for the writes after it."""
+
+    def build(batch: Any) -> None:
+        with pytest.raises(ValueError):
+            (batch.create if "n" in refused else batch.update)(_ref(db), refused)
+        batch.create(_ref(db, "counters"), {"count": firestore.Increment(1)})  # the library's
+        batch.create(_ref(db, "queue"), {"n": 1})
+
+    built = _requests_alike(db, build)
+    assert len(built.writes) == 2 and built.writes[0].update_transforms[0].increment.integer_value == 1
