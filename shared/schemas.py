@@ -211,6 +211,7 @@ def _now_ms() -> int:
 
 
 SOURCES = ("chrome-extension", "archive")
+MAX_URL_LENGTH = 2048
 MAX_BATCH_ITEMS = 100
 
 
@@ -230,8 +231,9 @@ class TweetCapture(_Strict):
     tweetUrl = fields.String(
         load_default=None,
         allow_none=True,
-        validate=Pattern(HTTP_URL, "Not a valid http(s) URL."),
-        metadata={"description": "An absolute http(s) URL."},
+        # Bounded like every other field, so that a stored tweet stays far below Firestore's 1 MiB a document.
+        validate=[Pattern(HTTP_URL, "Not a valid http(s) URL."), validate.Length(max=MAX_URL_LENGTH)],
+        metadata={"description": f"An absolute http(s) URL, at most {MAX_URL_LENGTH} characters."},
     )
     tweetText = fields.String(required=True, validate=validate.Length(max=5000))
     authorUsername = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))

@@ -107,6 +107,15 @@ def test_invalid_items_leave_the_budget_as_they_found_it(user: dict[str, Any], s
     assert (second["published"], second["rate_limited"]) == (3, 1)
 
 
+def test_an_item_with_a_huge_url_is_invalid_not_a_server_error(user: dict[str, Any]) -> None:
+    """Inside the 1 MiB body, one item could be nearly a Firestore document's limit: its URL is refused first."""
+    huge = {**tweet_body(), "tweetUrl": "https://x.com/" + "a" * 900_000}
+    response = _batch(user["accessToken"], {"tweets": [huge, tweet_body()]})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["invalid", "published"] and "tweetUrl" in results[0]["errors"]
+
+
 def test_the_daily_budget_covers_single_and_batch_captures(user: dict[str, Any], setenv: Any) -> None:
     """DAILY_CAPTURE_LIMIT counts single captures and batch items together; past it, 429 and rate_limited."""
     setenv(DAILY_CAPTURE_LIMIT="5")

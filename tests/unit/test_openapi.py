@@ -220,6 +220,8 @@ PATTERN_SAMPLES = [
     (TweetCapture, "tweetUrl", "https://x.com/café"),
     (TweetCapture, "tweetUrl", "https://-bad.com/"),
     (TweetCapture, "tweetUrl", "https://x.com/a\n"),
+    (TweetCapture, "tweetUrl", "https://x.com/" + "a" * 2034),
+    (TweetCapture, "tweetUrl", "https://x.com/" + "a" * 2035),
     (Registration, "password", STRONG_PASSWORD),
     (Registration, "password", "line\nBreak9"),
     (Registration, "password", "alllowercase1"),

@@ -91,6 +91,7 @@ def test_capture_defaults_and_drops_unknown_fields() -> None:
         ("capturedAt", 1.5),
         ("tweetUrl", "javascript:alert(1)"),
         ("tweetUrl", "ftp://x.com/a"),
+        ("tweetUrl", "https://x.com/" + "a" * 2035),
     ],
 )
 def test_bad_capture_fields_are_named(field: str, value: Any) -> None:
