@@ -148,9 +148,20 @@ def test_pubsub_down_queues_then_the_replay_publishes(
     assert tweet["pubsubMessageId"] == received[0].message_id
     assert not db.collection("queue").document(key).get().exists
 
-    # The capture process recovers too: its next capture publishes.
-    again = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=30)
-    assert again.json()["status"] == "published", again.text
+    # The capture process recovers too, without a restart: within a few captures (on a loaded machine the
+    # first publish to the restarted emulator has been seen to miss its 3 s), captures publish again.
+    queued = []
+    for _ in range(3):
+        again = requests.post(stack["capture"].url, json=tweet_body(), headers=headers, timeout=30).json()
+        if again["status"] == "published":
+            break
+        item = db.collection("queue").document(f"{user['userId']}_{again['tweetId']}").get().to_dict()
+        queued.append((item or {}).get("errorMessage"))
+        time.sleep(1)
+    else:
+        pytest.fail(f"no capture published after Pub/Sub came back; the queued ones' errors: {queued}")
+    if queued:
+        print(f"captures queued after Pub/Sub came back before one published: {queued}")
 
 
 def test_pubsub_down_queues_a_whole_batch_within_one_timeout(
