@@ -118,9 +118,9 @@ def test_pubsub_down_queues_then_the_replay_publishes(
     response = requests.post(stack["capture"].url, json=body, headers=headers, timeout=30)
     elapsed = time.perf_counter() - started
     assert response.status_code == 200 and response.json()["status"] == "queued", response.text
-    # One bounded attempt, not the library's minutes of retries, nor a deadline that starts over near its end
-    # (that would take two timeouts); half a timeout of margin, as the machine is noisy.
-    assert elapsed < healthy + 1.5 * PUBLISH_TIMEOUT, f"queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
+    # One bounded attempt, not the library's minutes of retries (a loose bound: the machine is noisy; a stopped
+    # emulator refuses at once, so a deadline that starts over is caught by tests/unit/test_deadline.py instead).
+    assert elapsed < healthy + 2 * PUBLISH_TIMEOUT, f"queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
     print(f"time to queued with Pub/Sub stopped: {elapsed:.2f}s (healthy capture {healthy:.2f}s)")
 
     key = f"{user['userId']}_{body['tweetId']}"
@@ -178,8 +178,8 @@ def test_pubsub_down_queues_a_whole_batch_within_one_timeout(
     elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.text
     assert response.json()["summary"]["queued"] == 100
-    # One timeout for the whole batch (a timeout per item would be 100 of them), never started over.
-    assert elapsed < healthy + 1.5 * PUBLISH_TIMEOUT, f"batch queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
+    # One timeout for the whole batch: a timeout per item would be 100 of them.
+    assert elapsed < healthy + 2 * PUBLISH_TIMEOUT, f"batch queued after {elapsed:.2f}s (healthy: {healthy:.2f}s)"
     print(f"time to queue a batch of 100 with Pub/Sub stopped: {elapsed:.2f}s (healthy batch {healthy:.2f}s)")
 
     own.pubsub.start()
