@@ -82,7 +82,7 @@ def _tweet_document(user_id: str, tweet: dict[str, Any], order: int) -> dict[str
     }
 
 
-def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any]) -> dict[str, Any]:
     """The update that likes an unliked capture again (its capture time stays the first one's).
 
     `rawData` becomes the new body. The first like's queue item does not copy its
@@ -98,7 +98,6 @@ def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any] | None 
         "publishedAt": None,
         "failedSeq": None,
     }
-    stored = stored or {}
     first_pending = "0" not in (stored.get("deliveries") or {})
     if first_pending and stored.get("firstLikeData") is None and stored.get("rawData") is not None:
         update["firstLikeData"] = stored["rawData"]

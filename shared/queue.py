@@ -111,13 +111,13 @@ def _liked_tweets(db: Any, items: dict[str, dict[str, Any]]) -> dict[str, dict[s
     refs = [db.collection(TWEETS).document(key) for key in sorted(set(keys.values()))]
     found = db.get_all(refs, field_paths=["rawData", "firstLikeData"], **bounded(10.0))
     stored = {s.id: s.to_dict() or {} for s in found if s.exists}
-    return {
-        i: stored[key].get("firstLikeData" if not items[i].get("sequence") else "rawData")
-        or stored[key].get("rawData")
-        or {}
-        for i, key in keys.items()
-        if key in stored
-    }
+    return {i: _like_body(stored[key], items[i].get("sequence") or 0) for i, key in keys.items() if key in stored}
+
+
+def _like_body(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
+    """The body a like of `sequence` was stored with, from its tweet document."""
+    first = tweet.get("firstLikeData") if sequence == 0 else None
+    return first or tweet.get("rawData") or {}
 
 
 def replay_queue(

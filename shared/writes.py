@@ -120,8 +120,7 @@ class EncodedBatch(WriteBatch):
 
     def __init__(self, client: Any) -> None:
         super().__init__(client)
-        self._request = _CommitRequest()
-        self._in_place = 0  # how many of `_write_pbs` live in `_request`, in the same order
+        self._request = _CommitRequest()  # the writes built here; `_write_pbs` also holds the library's
 
     def _add_in_place(self, reference: Any, fill: Callable[[Any], None]) -> bool:
         """Add a write to the request and `fill` it; False, with nothing added, if the library must build it.
@@ -139,7 +138,6 @@ class EncodedBatch(WriteBatch):
             raise
         self._document_references[reference._document_path] = reference
         self._add_write_pbs([pb])
-        self._in_place += 1
         return True
 
     def create(self, reference: Any, document_data: dict[str, Any]) -> None:
@@ -188,8 +186,8 @@ class EncodedBatch(WriteBatch):
         the module docstring) has them all copied into one request, in order.
         """
         request, kwargs = super()._prep_commit(retry, timeout)
-        built, self._request, in_place, self._in_place = self._request, _CommitRequest(), self._in_place, 0
-        if not in_place == len(built.writes) == len(self._write_pbs):
+        built, self._request = self._request, _CommitRequest()
+        if len(built.writes) != len(self._write_pbs):  # a half-built write never stays, so: some are the library's
             writes = [pb if isinstance(pb, _Write) else write.Write.pb(pb) for pb in self._write_pbs]
             built = _CommitRequest(writes=writes)
         built.database = request["database"]
