@@ -174,6 +174,21 @@ class PublishesOneByOne:
         return outcomes
 
 
+def count_bcrypt_checks(monkeypatch: Any) -> list[int]:
+    """A list that gains an entry for every bcrypt check from now on (the real check still runs)."""
+    import bcrypt
+
+    checks: list[int] = []
+    real_checkpw = bcrypt.checkpw
+
+    def counted_checkpw(password: bytes, hashed: bytes) -> bool:
+        checks.append(1)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counted_checkpw)
+    return checks
+
+
 def topic_publisher(timeout: float = 3.0) -> PubSubPublisher:
     """A publisher to the test topic on the instance's publisher client."""
     return PubSubPublisher(clients.PUBLISHER, topic_path(PROJECT, TOPIC), timeout)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import bcrypt
 import jwt
 import pytest
 from google.cloud.firestore import FieldFilter
 
 from shared import store, tokens
-from tests.support import JWT_KEY, STRONG_PASSWORD, function_client, new_email, register
+from tests.support import JWT_KEY, STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
 
 PROBLEM = "application/problem+json"
 
@@ -134,14 +133,7 @@ def test_unknown_email_and_wrong_password_look_the_same(monkeypatch: pytest.Monk
     """Same 401 body for both; the unknown e-mail still costs one bcrypt check."""
     email = new_email()
     register(email=email)
-    checks: list[int] = []
-    real_checkpw = bcrypt.checkpw
-
-    def counting_checkpw(password: bytes, hashed: bytes) -> bool:
-        checks.append(1)
-        return real_checkpw(password, hashed)
-
-    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
+    checks = count_bcrypt_checks(monkeypatch)
     wrong = _post("login", {"email": email, "password": "Wrong-Password-1"})
     unknown = _post("login", {"email": new_email(), "password": "Wrong-Password-1"})
     assert wrong.status_code == unknown.status_code == 401

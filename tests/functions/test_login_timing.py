@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import ratelimit, store
-from tests.support import STRONG_PASSWORD, function_client, new_email, register
+from tests.support import STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
 
 ROUNDS = "10"
 SAMPLES = 7
@@ -26,17 +26,8 @@ SAMPLES = 7
 
 def test_every_refusing_login_path_takes_as_long_as_a_wrong_password(setenv: Any, db: Any, monkeypatch: Any) -> None:
     """Unknown e-mail, wrong, over-long, disabled and rate-limited logins: one bcrypt check each, alike in time."""
-    import bcrypt
-
     setenv(BCRYPT_ROUNDS=ROUNDS)
-    checks: list[int] = []
-    real_checkpw = bcrypt.checkpw
-
-    def counted_checkpw(password: bytes, hashed: bytes) -> bool:
-        checks.append(1)
-        return real_checkpw(password, hashed)
-
-    monkeypatch.setattr(bcrypt, "checkpw", counted_checkpw)
+    checks = count_bcrypt_checks(monkeypatch)
     known, disabled = new_email(), new_email()
     register(email=known)
     db.collection(store.USERS).document(register(email=disabled)["userId"]).update({"isActive": False})
