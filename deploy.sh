@@ -41,7 +41,7 @@ readonly DATABASE='(default)'
 readonly RUNTIME=python313
 # Function names are hyphenated (valid Cloud Run service names); each entry point
 # is the name with underscores. health comes first: it is deployed alone, before
-# the others (see deploy_functions). The list matches shared/endpoints.py
+# the others (see deploy_functions). The list matches shared/web/endpoints.py
 # (HTTP_FUNCTIONS, NEEDS_JWT), which a test checks.
 readonly HTTP_FUNCTIONS='health register login refresh logout capture capture-batch lookup list-tweets unlike'
 readonly ROUTER_FUNCTION=api

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from shared.config import check_startup
-from shared.endpoints import BY_ENTRY_POINT, ENTRY_POINTS, NEEDS_JWT
+from shared.web.endpoints import BY_ENTRY_POINT, ENTRY_POINTS, NEEDS_JWT
 
 __all__ = list(ENTRY_POINTS)
 

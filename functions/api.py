@@ -1,6 +1,6 @@
 """One function serving every endpoint under its /api path (local dev, single-URL deploys).
 
-The routing table is derived from `shared.endpoints`: each declared HTTP endpoint
+The routing table is derived from `shared.web.endpoints`: each declared HTTP endpoint
 with a path is served by its own entry point, exactly as when deployed alone.
 """
 
@@ -10,8 +10,8 @@ import flask
 import functions_framework
 
 from shared import errors
-from shared.endpoints import ENDPOINTS
-from shared.http import Handler, edge, endpoint, json_response
+from shared.web.edge import Handler, edge, endpoint, json_response
+from shared.web.endpoints import ENDPOINTS
 
 ROUTES: dict[str, Handler] = {
     e.path: getattr(importlib.import_module(e.module), e.entry_point)
@@ -20,19 +20,19 @@ ROUTES: dict[str, Handler] = {
 }
 DOCS_PATH = "/api/docs"
 
-DOCS_ASSETS = "/api/docs/"  # the docs page's scripts, styles and icon (shared.docs)
+DOCS_ASSETS = "/api/docs/"  # the docs page's scripts, styles and icon (shared.web.docs)
 
 
 @endpoint("/api/openapi.json")
 def _openapi(request: flask.Request) -> flask.Response:
-    from shared import openapi
+    from shared.web import openapi
 
     return json_response(openapi.spec())
 
 
 @endpoint(DOCS_PATH)
 def _docs(request: flask.Request) -> flask.Response:
-    from shared import docs
+    from shared.web import docs
 
     return flask.Response(
         docs.page(), mimetype="text/html", headers={"Content-Security-Policy": docs.CONTENT_SECURITY_POLICY}
@@ -41,7 +41,7 @@ def _docs(request: flask.Request) -> flask.Response:
 
 @edge("GET")
 def _docs_asset(request: flask.Request) -> flask.Response:
-    from shared import docs
+    from shared.web import docs
 
     found = docs.asset(request.path.removeprefix(DOCS_ASSETS))
     if found is None:

@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, ratelimit
-from shared.capture import capture_tweet
+from shared import clients
 from shared.config import get_settings
-from shared.http import authenticated_user, endpoint, json_response, load, read_json
-from shared.publish import PubSubPublisher
-from shared.schemas import TweetCapture
+from shared.tweets.budget import CaptureBudget, enforce_capture_limit
+from shared.tweets.capture import capture_tweet
+from shared.tweets.publish import PubSubPublisher
+from shared.tweets.schemas import TweetCapture
+from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
 
 _schema = TweetCapture()
 
@@ -24,7 +25,7 @@ def capture(request: flask.Request) -> flask.Response:
     tweet = load(_schema, read_json(request))
     now = datetime.now(UTC)
     db = clients.firestore_client()
-    budget = ratelimit.CaptureBudget("capture", settings.rate_limit_per_minute, settings.daily_capture_limit)
-    ratelimit.enforce_capture_limit(db, user_id, budget, now)
+    budget = CaptureBudget("capture", settings.rate_limit_per_minute, settings.daily_capture_limit)
+    enforce_capture_limit(db, user_id, budget, now)
     publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     return json_response(capture_tweet(db, publisher, user_id, tweet, now).to_json())

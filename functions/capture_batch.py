@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, ratelimit
-from shared.batch import capture_batch as capture_items
+from shared import clients
 from shared.config import get_settings
-from shared.endpoints import BY_ENTRY_POINT
-from shared.http import authenticated_user, endpoint, json_response, load, read_json
-from shared.publish import PubSubPublisher
-from shared.schemas import CaptureBatch
+from shared.tweets.batch import capture_batch as capture_items
+from shared.tweets.budget import CaptureBudget
+from shared.tweets.publish import PubSubPublisher
+from shared.tweets.schemas import CaptureBatch
+from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
+from shared.web.endpoints import BY_ENTRY_POINT
 
 _schema = CaptureBatch()
 _MAX_BODY_BYTES = BY_ENTRY_POINT["capture_batch"].max_body
@@ -24,9 +25,7 @@ def capture_batch(request: flask.Request) -> flask.Response:
     settings = get_settings()
     user_id = authenticated_user(request)
     items = load(_schema, read_json(request, _MAX_BODY_BYTES))["tweets"]
-    budget = ratelimit.CaptureBudget(
-        "capture-batch", settings.batch_rate_limit_per_minute, settings.daily_capture_limit
-    )
+    budget = CaptureBudget("capture-batch", settings.batch_rate_limit_per_minute, settings.daily_capture_limit)
     publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     report = capture_items(clients.firestore_client(), publisher, user_id, items, budget, datetime.now(UTC))
     headers = {"Retry-After": str(report.retry_after)} if report.retry_after else None

@@ -6,8 +6,8 @@ import functions_framework
 from shared import clients
 from shared.config import get_settings
 from shared.health import check_health
-from shared.http import endpoint, json_response
-from shared.publish import topic_path
+from shared.tweets.publish import topic_path
+from shared.web.edge import endpoint, json_response
 
 
 @functions_framework.http

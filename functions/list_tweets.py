@@ -3,10 +3,11 @@
 import flask
 import functions_framework
 
-from shared import clients, errors, likes
+from shared import clients, errors
 from shared.config import get_settings
-from shared.http import authenticated_user, endpoint, json_response, load
-from shared.schemas import ListQuery
+from shared.tweets import likes
+from shared.tweets.schemas import ListQuery
+from shared.web.edge import authenticated_user, endpoint, json_response, load
 
 _schema = ListQuery()
 

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import accounts, clients, passwords
+from shared import clients
+from shared.accounts import auth, passwords
+from shared.accounts.schemas import Credentials
 from shared.config import ConfigError, get_settings
-from shared.http import client_address, endpoint, json_response, load, read_json
-from shared.schemas import Credentials
+from shared.web.edge import client_address, endpoint, json_response, load, read_json
 
 _schema = Credentials()
 
@@ -23,7 +24,7 @@ with contextlib.suppress(ConfigError):  # a bad configuration is reported by mai
 def login(request: flask.Request) -> flask.Response:
     """200 with tokens; 401 for any wrong credentials, 403 disabled, 429 too many failures."""
     body = load(_schema, read_json(request))
-    grant = accounts.login(
+    grant = auth.login(
         clients.firestore_client(),
         body["email"],
         body["password"],

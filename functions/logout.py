@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import accounts, clients
-from shared.http import empty_response, endpoint, load, read_json
-from shared.schemas import LogoutRequest
+from shared import clients
+from shared.accounts import auth
+from shared.accounts.schemas import LogoutRequest
+from shared.web.edge import empty_response, endpoint, load, read_json
 
 _schema = LogoutRequest()
 
@@ -17,5 +18,5 @@ _schema = LogoutRequest()
 def logout(request: flask.Request) -> flask.Response:
     """204 always once the body is valid: logging out twice, or with a dead token, is fine."""
     body = load(_schema, read_json(request))
-    accounts.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC), everywhere=body["everywhere"])
+    auth.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC), everywhere=body["everywhere"])
     return empty_response(204)

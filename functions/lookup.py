@@ -3,9 +3,10 @@
 import flask
 import functions_framework
 
-from shared import clients, likes
-from shared.http import authenticated_user, endpoint, json_response, load, read_json
-from shared.schemas import LookupRequest
+from shared import clients
+from shared.tweets import likes
+from shared.tweets.schemas import LookupRequest
+from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
 
 _schema = LookupRequest()
 

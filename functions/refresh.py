@@ -5,10 +5,11 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import accounts, clients
+from shared import clients
+from shared.accounts import auth
+from shared.accounts.schemas import RefreshRequest
 from shared.config import get_settings
-from shared.http import endpoint, json_response, load, read_json
-from shared.schemas import RefreshRequest
+from shared.web.edge import endpoint, json_response, load, read_json
 
 _schema = RefreshRequest()
 
@@ -18,5 +19,5 @@ _schema = RefreshRequest()
 def refresh(request: flask.Request) -> flask.Response:
     """200 with a new access token (and a new refresh token when rotation is on); 401 otherwise."""
     body = load(_schema, read_json(request))
-    grant = accounts.refresh(clients.firestore_client(), body["refreshToken"], get_settings(), datetime.now(UTC))
+    grant = auth.refresh(clients.firestore_client(), body["refreshToken"], get_settings(), datetime.now(UTC))
     return json_response(grant.to_json())

@@ -8,8 +8,8 @@ from cloudevents.http import CloudEvent
 from shared import clients
 from shared.config import get_settings
 from shared.logs import log, set_level
-from shared.publish import PubSubPublisher
-from shared.queue import replay_queue
+from shared.tweets.publish import PubSubPublisher
+from shared.tweets.replay import replay_queue
 
 
 @functions_framework.cloud_event

@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, likes
+from shared import clients
 from shared.config import get_settings
-from shared.http import authenticated_user, endpoint, json_response, load, read_json
-from shared.publish import PubSubPublisher
-from shared.schemas import UnlikeRequest
+from shared.tweets import likes
+from shared.tweets.publish import PubSubPublisher
+from shared.tweets.schemas import UnlikeRequest
+from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
 
 _schema = UnlikeRequest()
 

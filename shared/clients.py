@@ -75,7 +75,7 @@ def _build_firestore() -> FirestoreClient:
 def _build_publisher() -> PublisherClient:
     from google.cloud import pubsub_v1
 
-    # Its batching thread is never used: `shared.publish` sends each request's messages
+    # Its batching thread is never used: `shared.tweets.publish` sends each request's messages
     # itself, in one Publish request (see `PubSubPublisher.publish_all`).
     return pubsub_v1.PublisherClient()
 

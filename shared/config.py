@@ -87,7 +87,7 @@ def _origins(setting: Setting, raw: str) -> tuple[str, ...]:
 
 
 def _emails(setting: Setting, raw: str) -> frozenset[str] | None:
-    from shared.emails import normalize_email
+    from shared.accounts.emails import normalize_email
 
     emails = _list(raw)
     return frozenset(normalize_email(e) for e in emails) if emails else None

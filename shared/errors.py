@@ -1,4 +1,4 @@
-"""Typed API errors; shared.http maps them to RFC 9457 problem JSON in one place."""
+"""Typed API errors; shared.web.edge maps them to RFC 9457 problem JSON in one place."""
 
 from __future__ import annotations
 

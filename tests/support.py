@@ -20,8 +20,8 @@ from devtools.emulators import Emulator, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
 from shared import clients
-from shared.endpoints import ENDPOINTS
-from shared.publish import PublishFailed, PubSubPublisher, TweetMessage, topic_path
+from shared.tweets.publish import PublishFailed, PubSubPublisher, TweetMessage, topic_path
+from shared.web.endpoints import ENDPOINTS
 
 __all__ = [
     "BEARER_ENDPOINTS",

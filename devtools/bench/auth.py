@@ -72,7 +72,7 @@ def _refreshes(server: FunctionServer, refresh_token: str, count: int) -> list[f
 
 def auth_latency(run: Run) -> None:
     """Register and log in at the default bcrypt cost (12), refresh; each against a warm process."""
-    from shared import passwords
+    from shared.accounts import passwords
 
     register, login, refresh = (run.serve(target) for target in ("register", "login", "refresh"))
     register_times, emails, refresh_token = _registers(register, run.plan.auth)

@@ -101,8 +101,8 @@ def preflights(session: requests.Session, url: str, count: int) -> list[float]:
 
 def before_first_call(token: str, jwt_key: str, count: int) -> dict[str, list[float]]:
     """What the handler does before its first Firestore call, in this process: verify the JWT, load the body."""
-    from shared.schemas import TweetCapture
-    from shared.tokens import verify_access_token
+    from shared.accounts.tokens import verify_access_token
+    from shared.tweets.schemas import TweetCapture
 
     schema = TweetCapture()
     body = tweet_body()
@@ -119,7 +119,7 @@ def _probes(
     from devtools.apps import function_client
     from shared import clients
     from shared.config import get_settings
-    from shared.publish import PubSubPublisher
+    from shared.tweets.publish import PubSubPublisher
 
     run.use_backends_in_process(DATABASE, RATE_LIMIT_PER_MINUTE="100000")
     settings = get_settings()

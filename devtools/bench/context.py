@@ -20,7 +20,7 @@ from devtools.emulators import Emulator, start_pair
 from devtools.opscenarios import PASSWORD
 from devtools.samples import new_email
 from devtools.server import ROOT, FunctionServer, server_env
-from shared.endpoints import ENDPOINTS
+from shared.web.endpoints import ENDPOINTS
 
 PROJECT = "demo-bench"
 TOPIC = "tweet-likes-raw"

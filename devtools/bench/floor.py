@@ -17,9 +17,9 @@ from devtools.samples import tweet_body
 RATIO_TARGET = 1.3  # capture p50 / floor p50
 FLOOR_STEPS = ("ratelimit", "store", "publish", "settle")
 FLOOR_HOW = (
-    "shared.ratelimit.enforce_capture_limit, shared.capture.store_captures, "
-    "shared.publish.PubSubPublisher.publish (one Publish request), "
-    "shared.outbox.settle - called in the bench process with a plain Firestore client"
+    "shared.ratelimit.enforce_capture_limit, shared.tweets.capture.store_captures, "
+    "shared.tweets.publish.PubSubPublisher.publish (one Publish request), "
+    "shared.tweets.outbox.settle - called in the bench process with a plain Firestore client"
 )
 
 
@@ -34,15 +34,15 @@ class Floor:
 
     def once(self) -> dict[str, float]:
         """Seconds of each step and of all four, for a fresh tweet."""
-        from shared import ratelimit
-        from shared.capture import store_captures
-        from shared.outbox import settle
+        from shared.tweets.budget import CaptureBudget, enforce_capture_limit
+        from shared.tweets.capture import store_captures
+        from shared.tweets.outbox import settle
 
         tweet = tweet_body()
         now = datetime.now(UTC)
-        budget = ratelimit.CaptureBudget("capture", self.rate_limit, 10**7)
+        budget = CaptureBudget("capture", self.rate_limit, 10**7)
         t0 = time.perf_counter()
-        ratelimit.enforce_capture_limit(self.db, self.user_id, budget, now)
+        enforce_capture_limit(self.db, self.user_id, budget, now)
         t1 = time.perf_counter()
         stored = store_captures(self.db, self.user_id, [tweet], now)
         if not stored:

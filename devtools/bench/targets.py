@@ -6,7 +6,7 @@ from devtools.bench.context import ORIGIN, Run
 from devtools.bench.request import RequestSpec, tick_event
 from devtools.opscenarios import PASSWORD
 from devtools.samples import new_email, tweet_body
-from shared.endpoints import BY_ENTRY_POINT
+from shared.web.endpoints import BY_ENTRY_POINT
 
 COLD_TARGET_MS = 150.0  # a cold start may take this much longer than importing its client libraries
 # Which client libraries a function needs, for the import baseline its cold start is held to.

@@ -20,7 +20,7 @@ from devtools.soak.stack import PROJECT, TOPIC, Stack
 USERS = 3
 FLUSH_SECONDS = 120.0
 FINAL_REPLAY_ROUNDS = 30
-# The replay's longest wait between attempts (shared.queue.BACKOFF_CAP) plus its leases.
+# The replay's longest wait between attempts (shared.tweets.replay.BACKOFF_CAP) plus its leases.
 CLOCK_STEP = timedelta(hours=7)
 
 
@@ -217,15 +217,15 @@ class Soak:
     def _final_replays(self) -> None:
         """Ticks to the real retry_queue, then replays with the clock moved past every backoff, until empty.
 
-        Items that failed during an outage wait 5 minutes to 6 hours (shared.queue.backoff)
+        Items that failed during an outage wait 5 minutes to 6 hours (shared.tweets.replay.backoff)
         and the function's clock cannot be moved, so the last rounds run the same
         `replay_queue` here, each `CLOCK_STEP` later than the one before.
         """
         from google.cloud import firestore, pubsub_v1
 
         from shared.clients import LazyClient
-        from shared.publish import PubSubPublisher, topic_path
-        from shared.queue import ACTIVE, replay_queue
+        from shared.tweets.publish import PubSubPublisher, topic_path
+        from shared.tweets.replay import ACTIVE, replay_queue
 
         for _ in range(2):
             self._tick()

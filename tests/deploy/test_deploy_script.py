@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared.endpoints import BY_PATH, NEEDS_JWT
-from shared.endpoints import HTTP_FUNCTIONS as DECLARED_HTTP
+from shared.web.endpoints import BY_PATH, NEEDS_JWT
+from shared.web.endpoints import HTTP_FUNCTIONS as DECLARED_HTTP
 from tests.deploy.conftest import (
     ACCESS_TOKEN,
     EXTENSION_ID,
@@ -213,7 +213,7 @@ def test_every_function_is_deployed_once_with_gen2_and_its_trigger(first_run: De
 
 
 def test_the_deployed_functions_are_the_declared_ones(first_run: DeployRun) -> None:
-    """Per-function mode deploys every HTTP entry point of shared/endpoints.py but the router, plus retry-queue.
+    """Per-function mode deploys every HTTP entry point of shared/web/endpoints.py but the router, plus retry-queue.
 
     And exactly the functions whose endpoint declares needs_jwt get JWT_SECRET_KEY (issue 9: one source of truth).
     """
@@ -224,7 +224,7 @@ def test_the_deployed_functions_are_the_declared_ones(first_run: DeployRun) -> N
 
 
 def test_the_router_gets_the_key_as_declared(make_cloud: MakeCloud) -> None:
-    """--single-url deploys api with JWT_SECRET_KEY exactly when shared/endpoints.py says it needs it."""
+    """--single-url deploys api with JWT_SECRET_KEY exactly when shared/web/endpoints.py says it needs it."""
     run = make_cloud().run(*STANDARD_ARGS, "--single-url", "--dry-run")
     assert run.returncode == 0, run.stderr
     (deploy,) = [c for c in printed_commands(run.stdout) if c[:3] == ("functions", "deploy", "api")]
@@ -250,7 +250,7 @@ def test_entry_points_exist_in_main_with_the_matching_signature_type(first_run: 
         expected = "http" if call.has("trigger-http") else "cloudevent"
         assert _function_registry.REGISTRY_MAP.get(name) == expected, name
     if not_here:
-        pytest.skip(f"declared in shared/endpoints.py, no module in this tree yet: {', '.join(sorted(not_here))}")
+        pytest.skip(f"declared in shared/web/endpoints.py, no module in this tree yet: {', '.join(sorted(not_here))}")
 
 
 def test_the_first_deploy_runs_alone_then_the_rest_in_parallel(first_run: DeployRun) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import strategies as st
 
-from shared.schemas import MAX_PASSWORD_BYTES
+from shared.accounts.schemas import MAX_PASSWORD_BYTES
 
 
 def _fit(password: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from shared import tokens
+from shared.accounts import tokens
 from tests.support import JWT_KEY, STRONG_PASSWORD, new_email
 
 

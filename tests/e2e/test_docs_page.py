@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared.endpoints import ENDPOINTS
+from shared.web.endpoints import ENDPOINTS
 from tests.support import CHROMIUM, headless_chromium
 
 pytestmark = [

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from devtools.server import FunctionServer
-from shared import openapi
+from shared.web import openapi
 from tests.support import ROOT, STRONG_PASSWORD, new_email
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

@@ -9,7 +9,8 @@ import jwt
 import pytest
 from google.cloud.firestore import FieldFilter
 
-from shared import store, tokens
+from shared.accounts import tokens
+from shared.db import SESSIONS, USERS
 from tests.support import JWT_KEY, STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
 
 PROBLEM = "application/problem+json"
@@ -154,7 +155,7 @@ def test_disabled_account_is_403(db: Any) -> None:
     """IsActive false → 403 for the right password."""
     email = new_email()
     user = register(email=email)
-    db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
+    db.collection(USERS).document(user["userId"]).update({"isActive": False})
     assert _post("login", {"email": email, "password": STRONG_PASSWORD}).status_code == 403
 
 
@@ -185,22 +186,22 @@ def test_sessions_keep_only_a_hash_of_the_refresh_token(db: Any) -> None:
     user = register()
     refresh_token = user["refreshToken"]
     session_id = refresh_token.split(".")[1]
-    session = db.collection(store.SESSIONS).document(session_id).get().to_dict()
+    session = db.collection(SESSIONS).document(session_id).get().to_dict()
     assert session["refreshTokenHash"] == tokens.hash_refresh_token(refresh_token)
     stored = repr(session)
     assert refresh_token not in stored and refresh_token.split(".")[2] not in stored
-    for document in db.collection(store.SESSIONS).where(filter=FieldFilter("userId", "==", user["userId"])).stream():
+    for document in db.collection(SESSIONS).where(filter=FieldFilter("userId", "==", user["userId"])).stream():
         assert refresh_token.split(".")[2] not in repr(document.to_dict())
 
 
 def test_timestamps_are_timezone_aware_utc(db: Any) -> None:
     """ExpiresAt is 30 days ahead in aware UTC; createdAt is the server's timestamp."""
     user = register()
-    session = db.collection(store.SESSIONS).document(user["refreshToken"].split(".")[1]).get().to_dict()
+    session = db.collection(SESSIONS).document(user["refreshToken"].split(".")[1]).get().to_dict()
     assert session["expiresAt"].tzinfo is not None and session["createdAt"].tzinfo is not None
     ahead = session["expiresAt"] - datetime.now(UTC)
     assert timedelta(days=29, hours=23) < ahead <= timedelta(days=30)
-    account = db.collection(store.USERS).document(user["userId"]).get().to_dict()
+    account = db.collection(USERS).document(user["userId"]).get().to_dict()
     assert abs(account["createdAt"] - datetime.now(UTC)) < timedelta(minutes=1)
 
 
@@ -230,7 +231,7 @@ def test_refresh_refuses_dead_tokens(mutate: str, db: Any) -> None:
     """Expired, revoked, tampered, unknown or access tokens → 401."""
     user = register()
     token = user["refreshToken"]
-    ref = db.collection(store.SESSIONS).document(token.split(".")[1])
+    ref = db.collection(SESSIONS).document(token.split(".")[1])
     if mutate == "expired":
         ref.update({"expiresAt": datetime.now(UTC) - timedelta(seconds=1)})
     elif mutate == "revoked":
@@ -266,7 +267,7 @@ def test_default_bcrypt_cost_is_12(setenv: Any, db: Any) -> None:
     """Without BCRYPT_ROUNDS the stored hash has cost 12."""
     setenv(BCRYPT_ROUNDS="")
     user = register()
-    stored = db.collection(store.USERS).document(user["userId"]).get().get("passwordHash")
+    stored = db.collection(USERS).document(user["userId"]).get().get("passwordHash")
     assert stored.startswith("$2b$12$")
 
 
@@ -275,8 +276,8 @@ def test_a_disabled_account_cannot_refresh(rotation: str, setenv: Any, db: Any) 
     """Once isActive is false, refresh answers 403 and issues no new token (with or without rotation)."""
     setenv(REFRESH_TOKEN_ROTATION=rotation)
     user = register()
-    db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
+    db.collection(USERS).document(user["userId"]).update({"isActive": False})
     response = _post("refresh", {"refreshToken": user["refreshToken"]})
     assert response.status_code == 403 and response.mimetype == PROBLEM
-    session = db.collection(store.SESSIONS).document(user["refreshToken"].split(".")[1]).get()
+    session = db.collection(SESSIONS).document(user["refreshToken"].split(".")[1]).get()
     assert session.get("generation") == 0

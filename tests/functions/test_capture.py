@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from shared import store, tokens
+from shared.accounts import tokens
+from shared.db import QUEUE, TWEETS
 from tests.support import JWT_KEY, decode, function_client, pull, register, subscribe, tweet_body, tweet_id
 
 PROBLEM = "application/problem+json"
@@ -112,10 +113,10 @@ def test_capture_publishes_then_reports_duplicates(user: dict[str, Any], db: Any
     again = _capture(user["accessToken"], body)
     assert again.get_json() == {"status": "duplicate", "tweetId": body["tweetId"], "message": "Tweet already captured"}
     key = f"{user['userId']}_{body['tweetId']}"
-    stored = db.collection(store.TWEETS).document(key).get().to_dict()
+    stored = db.collection(TWEETS).document(key).get().to_dict()
     assert stored["pubsubMessageId"] == first.get_json()["messageId"]
     assert "unknownField" not in stored["rawData"] and stored["userId"] == user["userId"]
-    assert not db.collection(store.QUEUE).document(key).get().exists
+    assert not db.collection(QUEUE).document(key).get().exists
     assert len(pull(subscription, expect=1)) == 1
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared import store
+from shared.db import TWEETS, dedup_key
 from tests.support import assert_problem, decode, function_client, pull, register, subscribe, tweet_body
 
 
@@ -21,7 +21,7 @@ def _batch(token: str, body: Any, target: str = "capture_batch", path: str = "/"
 
 
 def _stored(db: Any, user: dict[str, Any], tweet_id: str) -> bool:
-    return db.collection(store.TWEETS).document(store.dedup_key(user["userId"], tweet_id)).get().exists
+    return db.collection(TWEETS).document(dedup_key(user["userId"], tweet_id)).get().exists
 
 
 @pytest.mark.parametrize(("target", "path"), [("capture_batch", "/"), ("api", "/api/tweets/capture/batch")])
@@ -137,7 +137,7 @@ def test_archive_items_need_no_author(user: dict[str, Any], db: Any, uid: str) -
     assert results[1]["errors"] == {"authorUsername": ["Missing data for required field."]}
     (message,) = pull(subscription, expect=1)
     assert message.attributes["source"] == "archive" and decode(message)["data"]["authorUsername"] is None
-    assert db.collection(store.TWEETS).document(f"{user['userId']}_20").get().get("rawData")["source"] == "archive"
+    assert db.collection(TWEETS).document(f"{user['userId']}_20").get().get("rawData")["source"] == "archive"
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_a_malformed_batch_is_refused_whole(user: dict[str, Any], db: Any, body:
     problem = assert_problem(response, status)
     if status == 400 and body.startswith(b"{") and b"tweets" in body:
         assert "tweets" in problem["errors"]
-    assert not list(db.collection(store.TWEETS).limit(1).get())
+    assert not list(db.collection(TWEETS).limit(1).get())
 
 
 def test_a_batch_of_100_is_accepted_up_to_1_mib(user: dict[str, Any]) -> None:

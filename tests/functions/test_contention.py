@@ -17,9 +17,10 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from shared import ratelimit, store
-from shared.http import _backend_busy
+from shared import counters
+from shared.db import SESSIONS
 from shared.logs import get_logger
+from shared.web.edge import _backend_busy
 from tests.support import function_client, register, tweet_body
 
 PROBLEM = "application/problem+json"
@@ -73,7 +74,7 @@ def test_a_locked_session_is_a_503_with_retry_after(
 ) -> None:
     """Refresh and logout of a session another transaction holds answer 503 busy, and the error is logged."""
     user = register()
-    session = db.collection(store.SESSIONS).document(user["refreshToken"].split(".")[1])
+    session = db.collection(SESSIONS).document(user["refreshToken"].split(".")[1])
     with locked(db, [session]):
         response = function_client(target).post("/", json={"refreshToken": user["refreshToken"]})
     _assert_busy(response, service_log)
@@ -85,11 +86,11 @@ def test_a_locked_rate_limit_counter_makes_capture_a_503(db: Any, service_log: p
     """A capture whose rate-limit counter is locked answers 503 busy, never 500 and never 200."""
     user = register()
     now = datetime.now(UTC)
-    counters = [
-        db.collection(store.RATE_LIMITS).document(ratelimit._window("capture", user["userId"], moment, 60).doc_id)
+    windows = [
+        counters.counter(db, counters.window("capture", user["userId"], moment, 60))
         for moment in (now, now + timedelta(minutes=1))  # a minute may end while the lock is held
     ]
-    with locked(db, counters):
+    with locked(db, windows):
         response = function_client("capture").post(
             "/", json=tweet_body(), headers={"Authorization": f"Bearer {user['accessToken']}"}
         )

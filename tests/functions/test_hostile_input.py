@@ -18,8 +18,8 @@ from typing import Any
 import jwt
 import pytest
 
-from shared import tokens
-from shared.endpoints import BY_ENTRY_POINT, BY_PATH
+from shared.accounts import tokens
+from shared.web.endpoints import BY_ENTRY_POINT, BY_PATH
 from tests.support import (
     BEARER_ENDPOINTS,
     GET_ENDPOINTS,

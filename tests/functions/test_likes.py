@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared import store
+from shared.db import QUEUE, TWEETS, dedup_key
 from tests.support import assert_problem, decode, function_client, pull, register, subscribe, tweet_body, tweet_id
 
 
@@ -66,7 +66,7 @@ def test_lookup_tells_each_state(user: dict[str, Any], db: Any) -> None:
     assert _unlike(user, unliked["tweetId"]).get_json()["status"] == "unliked"
     for tweet, extra in ((queued, {}), (failed, {"failedSeq": 0})):
         _capture(user, tweet)
-        ref = db.collection(store.TWEETS).document(store.dedup_key(user["userId"], tweet["tweetId"]))
+        ref = db.collection(TWEETS).document(dedup_key(user["userId"], tweet["tweetId"]))
         ref.update({"deliveries": {}, "pubsubMessageId": None, **extra})  # as if its publish never went through
     absent = tweet_id()
     ids = [published["tweetId"], unliked["tweetId"], queued["tweetId"], failed["tweetId"], absent, absent]
@@ -192,7 +192,7 @@ def test_like_unlike_like_publishes_three_events_in_order(user: dict[str, Any], 
     assert messages[2].message_id == again["messageId"]
     (listed,) = _list_all(user, 10)
     assert listed["status"] == "published" and listed["unlikedAt"] is None
-    assert not list(db.collection(store.QUEUE).limit(1).get())
+    assert not list(db.collection(QUEUE).limit(1).get())
 
 
 def test_unlike_of_a_tweet_never_captured_is_a_404(user: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Failed-login limits on the Firestore emulator: a stranger is slowed and blocked, the owner never locked out.
 
-The long sequences call shared.accounts.login with a simulated clock (the same
+The long sequences call shared.accounts.auth.login with a simulated clock (the same
 code the login function runs, on the real emulator), so minutes of back-off take
 no time; the short ones go through the login entry point with X-Forwarded-For.
 """
@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared import accounts, errors, ratelimit
+from shared import errors
+from shared.accounts import auth, login_limits
 from shared.config import get_settings
 from tests.support import STRONG_PASSWORD, function_client, new_email, register
 
@@ -22,14 +23,14 @@ WRONG = "Wrong-Password-1"
 
 def _window_start() -> datetime:
     """The start of a 15-minute window well ahead of now, so nothing else counts in it."""
-    seconds = ratelimit.LOGIN_WINDOW_SECONDS
+    seconds = login_limits.LOGIN_WINDOW_SECONDS
     return datetime.fromtimestamp((int(time.time()) // seconds + 8) * seconds, tz=UTC)
 
 
 def _attempt(db: Any, email: str, password: str, address: str, now: datetime) -> tuple[int, int | None]:
     """One login at simulated time `now`: its status and Retry-After."""
     try:
-        accounts.login(db, email, password, address, get_settings(), now)
+        auth.login(db, email, password, address, get_settings(), now)
     except errors.ApiError as exc:
         retry_after = exc.headers.get("Retry-After")
         return exc.status, int(retry_after) if retry_after else None
@@ -54,7 +55,7 @@ def test_an_address_that_keeps_failing_is_slowed_then_blocked(db: Any) -> None:
             failures += 1
             continue
         assert status == 429 and retry_after is not None
-        if failures >= ratelimit.ADDRESS_BLOCK_FAILURES:
+        if failures >= login_limits.ADDRESS_BLOCK_FAILURES:
             break
         waits.append(retry_after)
         # Too early by a second: still refused, and not counted as a failure.
@@ -62,7 +63,7 @@ def test_an_address_that_keeps_failing_is_slowed_then_blocked(db: Any) -> None:
         now += timedelta(seconds=retry_after)
     assert failures == 20
     assert waits == [1, 2, 4, 8, 16] + [30] * 10
-    window_end = _window_start() + timedelta(seconds=ratelimit.LOGIN_WINDOW_SECONDS)
+    window_end = _window_start() + timedelta(seconds=login_limits.LOGIN_WINDOW_SECONDS)
     assert retry_after == int((window_end - now).total_seconds())
     # Blocked: even the right password from that address waits for the window's end.
     assert _attempt(db, email, STRONG_PASSWORD, attacker, now + timedelta(seconds=60))[0] == 429
@@ -76,7 +77,7 @@ def test_an_attackers_failures_never_lock_the_owner_out(db: Any) -> None:
     attacker, owner = "203.0.113.66", "198.51.100.20"
     now = _window_start()
     failures = 0
-    while failures < ratelimit.ADDRESS_BLOCK_FAILURES:
+    while failures < login_limits.ADDRESS_BLOCK_FAILURES:
         status, retry_after = _attempt(db, email, WRONG, attacker, now)
         if status == 401:
             failures += 1
@@ -88,7 +89,7 @@ def test_an_attackers_failures_never_lock_the_owner_out(db: Any) -> None:
 
 def test_one_address_can_never_reach_the_per_email_threshold() -> None:
     """An address is blocked long before the e-mail's limit starts: one attacker cannot make the e-mail wait."""
-    assert ratelimit.ADDRESS_BLOCK_FAILURES * 5 <= ratelimit.EMAIL_FREE_FAILURES
+    assert login_limits.ADDRESS_BLOCK_FAILURES * 5 <= login_limits.EMAIL_FREE_FAILURES
 
 
 def test_many_addresses_meet_growing_delays_at_one_email_never_a_lock(db: Any) -> None:
@@ -96,7 +97,7 @@ def test_many_addresses_meet_growing_delays_at_one_email_never_a_lock(db: Any) -
     email = new_email()
     register(email=email)
     now = _window_start()
-    for i in range(ratelimit.EMAIL_FREE_FAILURES):
+    for i in range(login_limits.EMAIL_FREE_FAILURES):
         assert _attempt(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
     waits = []
     for i in range(10):
@@ -115,7 +116,7 @@ def test_through_the_entry_point_the_owner_logs_in_while_the_attacker_is_slowed(
     email = new_email()
     register(email=email)
     client = function_client("login")
-    for _ in range(ratelimit.ADDRESS_FREE_FAILURES):
+    for _ in range(login_limits.ADDRESS_FREE_FAILURES):
         assert _post(client, email, WRONG, "203.0.113.66").status_code == 401
     slowed = _post(client, email, STRONG_PASSWORD, "203.0.113.66")
     assert slowed.status_code == 429 and 1 <= int(slowed.headers["Retry-After"]) <= 2

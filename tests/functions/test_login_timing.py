@@ -17,7 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import ratelimit, store
+from shared.accounts import login_limits
+from shared.db import USERS
 from tests.support import STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
 
 ROUNDS = "10"
@@ -30,12 +31,12 @@ def test_every_refusing_login_path_takes_as_long_as_a_wrong_password(setenv: Any
     checks = count_bcrypt_checks(monkeypatch)
     known, disabled = new_email(), new_email()
     register(email=known)
-    db.collection(store.USERS).document(register(email=disabled)["userId"]).update({"isActive": False})
+    db.collection(USERS).document(register(email=disabled)["userId"]).update({"isActive": False})
     blocked_address = "192.0.2.66"
     now = datetime.now(UTC)
     for moment in (now, now + timedelta(minutes=1)):  # blocked even if a window ends mid-test
-        for _ in range(ratelimit.ADDRESS_BLOCK_FAILURES):
-            ratelimit.record_login_failure(db, known, blocked_address, moment)
+        for _ in range(login_limits.ADDRESS_BLOCK_FAILURES):
+            login_limits.record_login_failure(db, known, blocked_address, moment)
     client = function_client("login")
     fresh_addresses = (f"198.51.100.{i}" for i in itertools.count(1))  # no path is slowed by its own failures
     paths: dict[str, tuple[dict[str, str], str, int]] = {

@@ -12,8 +12,9 @@ from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
 from devtools.emulators import free_port
-from shared import clients, store
-from shared.capture import IN_FLIGHT_LEASE, store_capture
+from shared import clients
+from shared.db import QUEUE, TWEETS, dedup_key
+from shared.tweets.capture import IN_FLIGHT_LEASE, store_capture
 from tests.support import PROJECT, decode, function_client, pull, subscribe, tweet_body
 
 
@@ -44,7 +45,7 @@ def _queued(db: Any, user_id: str, count: int) -> list[str]:
     for _ in range(count):
         tweet = tweet_body()
         assert store_capture(db, user_id, tweet, created)
-        keys.append(store.dedup_key(user_id, tweet["tweetId"]))
+        keys.append(dedup_key(user_id, tweet["tweetId"]))
     return keys
 
 
@@ -60,8 +61,8 @@ def test_a_tick_publishes_the_due_items_and_settles_them(db: Any, uid: str, mode
     for message in messages:
         key = message.attributes["dedupKey"]
         assert decode(message)["data"]["tweetId"] == key.split("_", 1)[1]
-        assert db.collection(store.TWEETS).document(key).get().get("pubsubMessageId") == message.message_id
-        assert not db.collection(store.QUEUE).document(key).get().exists
+        assert db.collection(TWEETS).document(key).get().get("pubsubMessageId") == message.message_id
+        assert not db.collection(QUEUE).document(key).get().exists
 
 
 def test_an_empty_queue_is_a_quiet_success(db: Any) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from google.cloud.firestore import FieldFilter
 
-from shared import config, store
+from shared import config
+from shared.db import SESSIONS, USERS
 from tests.support import STRONG_PASSWORD, function_client, new_email, register, tweet_body
 
 
@@ -88,7 +89,7 @@ def test_logout_everywhere_revokes_every_session_of_the_user(db: Any) -> None:
     for token in (user["refreshToken"], laptop, phone):
         assert refresh.post("/", json={"refreshToken": token}).status_code == 401
     assert refresh.post("/", json={"refreshToken": other["refreshToken"]}).status_code == 200
-    sessions = db.collection(store.SESSIONS).where(filter=FieldFilter("userId", "==", user["userId"])).get()
+    sessions = db.collection(SESSIONS).where(filter=FieldFilter("userId", "==", user["userId"])).get()
     assert len(sessions) == 3 and all(s.get("revokedAt") is not None for s in sessions)
 
 
@@ -129,7 +130,7 @@ def test_disabling_an_account_kills_every_refresh_token(rotation: str, setenv: A
     email = new_email()
     user = register(email=email)
     tokens = [user["refreshToken"], *_logins(email, 2)]
-    db.collection(store.USERS).document(user["userId"]).update({"isActive": False})
+    db.collection(USERS).document(user["userId"]).update({"isActive": False})
     refresh = function_client("refresh")
     assert [refresh.post("/", json={"refreshToken": t}).status_code for t in tokens] == [403, 403, 403]
     capture = function_client("capture").post(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared import store
-from shared.capture import IN_FLIGHT_LEASE, capture_tweet, capture_tweets, store_capture, store_captures
-from shared.publish import TweetMessage, build_message
-from shared.queue import CLAIM_LEASE, replay_queue
+from shared.db import QUEUE, TWEETS
+from shared.tweets.capture import IN_FLIGHT_LEASE, capture_tweet, capture_tweets, store_capture, store_captures
+from shared.tweets.publish import TweetMessage, build_message
+from shared.tweets.replay import CLAIM_LEASE, replay_queue
 from tests.support import PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 
@@ -39,8 +39,8 @@ def _subscription(uid: str) -> str:
 
 
 def _state(db: Any, key: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    tweet = db.collection(store.TWEETS).document(key).get().to_dict()
-    item = db.collection(store.QUEUE).document(key).get()
+    tweet = db.collection(TWEETS).document(key).get().to_dict()
+    item = db.collection(QUEUE).document(key).get()
     return tweet, item.to_dict() if item.exists else None
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devtools.opcount import counted_firestore_client
-from shared import store
-from shared.capture import IN_FLIGHT_LEASE, store_capture
-from shared.publish import PublishFailed, TweetMessage
-from shared.queue import backoff, replay_queue
+from shared.db import QUEUE, TWEETS
+from shared.tweets.capture import IN_FLIGHT_LEASE, store_capture
+from shared.tweets.publish import PublishFailed, TweetMessage
+from shared.tweets.replay import backoff, replay_queue
 from tests.support import PROJECT, PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def _enqueue(db: Any, user: str, count: int, start: datetime = T0) -> list[str]:
 
 
 def _item(db: Any, key: str) -> dict[str, Any] | None:
-    snapshot = db.collection(store.QUEUE).document(key).get()
+    snapshot = db.collection(QUEUE).document(key).get()
     return snapshot.to_dict() if snapshot.exists else None
 
 
@@ -72,7 +72,7 @@ def test_oldest_first_in_bounded_batches(db: Any, uid: str) -> None:
     assert first.published == keys[:3] and second.published == keys[3:]
     assert publisher.keys == keys
     assert all(_item(db, key) is None for key in keys)
-    tweet = db.collection(store.TWEETS).document(keys[0]).get().to_dict()
+    tweet = db.collection(TWEETS).document(keys[0]).get().to_dict()
     assert tweet["pubsubMessageId"] and tweet["publishedAt"] is not None
 
 
@@ -85,15 +85,15 @@ def test_replayed_message_is_the_capture_message(db: Any, uid: str) -> None:
     body = decode(message)
     assert message.attributes["dedupKey"] == key and body["attributes"] == dict(message.attributes)
     assert message.attributes["captureDate"] == T0.date().isoformat()
-    assert body["data"] == db.collection(store.TWEETS).document(key).get().get("rawData")
+    assert body["data"] == db.collection(TWEETS).document(key).get().get("rawData")
 
 
 def test_an_item_written_with_its_tweet_replays_that_copy(db: Any, uid: str) -> None:
     """Items of earlier versions carry the tweet (`tweetData`): the replay sends that copy, reading nothing more."""
     subscription = subscribe(f"replay-old-{uid}")
     (key,) = _enqueue(db, f"u-{uid}", 1)
-    stored = db.collection(store.TWEETS).document(key).get().get("rawData")
-    db.collection(store.QUEUE).document(key).update({"tweetData": {**stored, "tweetText": "as queued then"}})
+    stored = db.collection(TWEETS).document(key).get().get("rawData")
+    db.collection(QUEUE).document(key).update({"tweetData": {**stored, "tweetText": "as queued then"}})
     counted, counter = counted_firestore_client(PROJECT, db._database)
     assert replay_queue(counted, Recording(), 5, DUE).published == [key]
     assert counter.snapshot().get("rpc:BatchGetDocuments", 0) == 0
@@ -103,7 +103,7 @@ def test_an_item_written_with_its_tweet_replays_that_copy(db: Any, uid: str) -> 
 
 def test_a_like_replayed_after_a_re_like_carries_its_own_body(db: Any, uid: str) -> None:
     """Liked, unliked and liked again while Pub/Sub was down: each event goes out with the body it was stored with."""
-    from shared.likes import unlike
+    from shared.tweets.likes import unlike
 
     subscription = subscribe(f"replay-relike-{uid}")
     user, first = f"u-{uid}", tweet_body(tweetText="as first liked")
@@ -112,7 +112,7 @@ def test_a_like_replayed_after_a_re_like_carries_its_own_body(db: Any, uid: str)
     again = {**first, "tweetText": "as liked again"}
     assert store_capture(db, user, again, T0 + timedelta(seconds=2))
     key = f"{user}_{first['tweetId']}"
-    assert db.collection(store.TWEETS).document(key).get().get("rawData")["tweetText"] == "as liked again"
+    assert db.collection(TWEETS).document(key).get().get("rawData")["tweetText"] == "as liked again"
     assert len(replay_queue(db, Recording(), 5, DUE).published) == 3
     bodies = {int(m.attributes["sequence"]): decode(m)["data"] for m in pull(subscription, expect=3)}
     assert bodies[0]["tweetText"] == "as first liked" and bodies[2]["tweetText"] == "as liked again"
@@ -125,7 +125,7 @@ def test_a_like_whose_tweet_lost_its_body_still_goes_out(db: Any, uid: str) -> N
 
     subscription = subscribe(f"replay-bare-{uid}")
     (key,) = _enqueue(db, f"u-{uid}", 1)
-    db.collection(store.TWEETS).document(key).update({"rawData": firestore.DELETE_FIELD})
+    db.collection(TWEETS).document(key).update({"rawData": firestore.DELETE_FIELD})
     assert replay_queue(db, Recording(), 5, DUE).published == [key]
     (message,) = pull(subscription, expect=1)
     assert decode(message)["data"] == {"tweetId": message.attributes["tweetId"]}
@@ -134,7 +134,7 @@ def test_a_like_whose_tweet_lost_its_body_still_goes_out(db: Any, uid: str) -> N
 def test_a_like_whose_tweet_is_gone_is_failed_not_stuck(db: Any, uid: str) -> None:
     """A like's item names its tweet; if that document is missing, the item is failed and the others go on."""
     lost, kept = _enqueue(db, f"u-{uid}", 2)
-    db.collection(store.TWEETS).document(lost).delete()
+    db.collection(TWEETS).document(lost).delete()
     report = replay_queue(db, Recording(), 5, DUE)
     assert report.failed == [lost] and report.published == [kept]
     assert _item(db, lost)["status"] == "failed" and "missing" in _item(db, lost)["errorMessage"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.addresses import UNKNOWN, address_bucket, client_address
+from shared.accounts.addresses import UNKNOWN, address_bucket, client_address
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DEFAULT_ALLOWED_ORIGINS
-from shared.cors import cors_headers, origin_allowed, preflight_headers
+from shared.web.cors import cors_headers, origin_allowed, preflight_headers
 
 DEFAULTS = tuple(DEFAULT_ALLOWED_ORIGINS.split(","))
 EXTENSION = "chrome-extension://" + "abcdefghijklmnop" * 2

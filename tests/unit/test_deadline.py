@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from shared.store import Deadline
+from shared.db import Deadline
 
 
 def test_each_attempt_gets_only_what_is_left() -> None:

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from shared import tokens
+from shared.accounts import tokens
 from shared.logs import JsonFormatter
 from tests.support import JWT_KEY
 

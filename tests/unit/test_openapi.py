@@ -13,11 +13,13 @@ from marshmallow import Schema, ValidationError
 from openapi_spec_validator import validate
 
 from functions.api import ROUTES
-from shared import errors, openapi
-from shared.accounts import Grant
-from shared.capture import CaptureResult
-from shared.endpoints import BY_PATH
-from shared.schemas import Credentials, LogoutRequest, RefreshRequest, Registration, TweetCapture
+from shared import errors
+from shared.accounts.auth import Grant
+from shared.accounts.schemas import Credentials, LogoutRequest, RefreshRequest, Registration
+from shared.tweets.capture import CaptureResult
+from shared.tweets.schemas import TweetCapture
+from shared.web import openapi
+from shared.web.endpoints import BY_PATH
 from tests.support import ROOT, STRONG_PASSWORD, tweet_body
 
 REQUEST_SCHEMAS = {
@@ -64,7 +66,7 @@ def test_the_document_is_built_once(document: dict[str, Any]) -> None:
 
 def test_other_functions_never_import_apispec() -> None:
     """Importing every entry point leaves apispec (and this module) unloaded: it is built on request only."""
-    code = "import sys, main; print('apispec' in sys.modules, 'shared.openapi' in sys.modules)"
+    code = "import sys, main; print('apispec' in sys.modules, 'shared.web.openapi' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
     )
@@ -255,12 +257,12 @@ def test_the_password_rules_are_documented(document: dict[str, Any]) -> None:
 
 
 def test_only_the_docs_routes_load_the_docs_page() -> None:
-    """Importing every entry point loads neither shared.docs nor Swagger UI's package; serving it never does."""
+    """Importing every entry point loads neither shared.web.docs nor Swagger UI's package; serving it never does."""
     code = (
         "import sys, main\n"
         "for name in main.__all__: getattr(main, name)\n"
-        "print('shared.docs' in sys.modules)\n"
-        "from shared import docs\n"
+        "print('shared.web.docs' in sys.modules)\n"
+        "from shared.web import docs\n"
         "docs.page(); docs.asset('swagger-ui-bundle.js')\n"
         "print('flask_swagger_ui' in sys.modules)\n"
     )
@@ -272,7 +274,7 @@ def test_only_the_docs_routes_load_the_docs_page() -> None:
 
 def test_the_docs_page_loads_the_document_relatively() -> None:
     """The page fetches "openapi.json" relative to /api/docs (so it works under any prefix) and links to it."""
-    from shared import docs
+    from shared.web import docs
 
     assert 'url: "openapi.json"' in docs.asset("init.js")[0].decode()
     assert '<a href="openapi.json">' in docs.page().decode()

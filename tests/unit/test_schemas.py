@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from shared.emails import normalize_email
-from shared.schemas import Credentials, Registration, TweetCapture
+from shared.accounts.emails import normalize_email
+from shared.accounts.schemas import Credentials, Registration
+from shared.tweets.schemas import TweetCapture
 from tests.support import tweet_body
 
 
@@ -111,7 +112,7 @@ def test_the_tweet_id_pattern_is_exactly_the_positive_int64_decimals() -> None:
     """The generated pattern agrees with integer arithmetic on every length and around every digit of the bound."""
     import random
 
-    from shared.schemas import INT64_MAX, TWEET_ID, Pattern
+    from shared.fields import INT64_MAX, TWEET_ID, Pattern
 
     check = Pattern(TWEET_ID, "x").regex
     rng = random.Random(7)
@@ -144,7 +145,7 @@ def test_common_passwords_are_refused_whatever_their_case(password: str) -> None
 
 def test_the_common_password_list_is_shipped_and_large() -> None:
     """At least the 10,000 most common passwords, read from the package (no network), all lower-case."""
-    from shared.common_passwords import common_passwords
+    from shared.accounts.common_passwords import common_passwords
 
     listed = common_passwords()
     assert len(listed) >= 10_000
@@ -167,11 +168,11 @@ def test_only_registration_loads_the_list() -> None:
     code = (
         "import sys, main\n"
         "for name in main.__all__: getattr(main, name)\n"
-        "from shared.schemas import Credentials, Registration\n"
+        "from shared.accounts.schemas import Credentials, Registration\n"
         "Credentials().load({'email': 'a@b.co', 'password': 'Password1'})\n"
-        "print('shared.common_passwords' in sys.modules)\n"
+        "print('shared.accounts.common_passwords' in sys.modules)\n"
         "Registration().load({'email': 'a@b.co', 'password': 'Correct-Horse-9'})\n"
-        "print('shared.common_passwords' in sys.modules)\n"
+        "print('shared.accounts.common_passwords' in sys.modules)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "JWT_SECRET_KEY": "0123456789abcdef" * 4, "GCP_PROJECT_ID": "demo-x"}
     result = subprocess.run(

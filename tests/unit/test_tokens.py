@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from shared import passwords, tokens
+from shared.accounts import passwords, tokens
 
 KEY = "unit-test-key-" + "z" * 32
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from google.cloud.firestore_v1.batch import WriteBatch
 from google.cloud.firestore_v1.types import write
 
 from devtools.samples import tweet_body
-from shared import capture, writes
-from shared.outbox import Event, like_event
-from shared.publish import UNLIKED
+from shared.tweets import capture, writes
+from shared.tweets.outbox import Event, like_event
+from shared.tweets.publish import UNLIKED
 
 NOW = datetime(2026, 11, 19, 10, 30, 0, 123456, tzinfo=UTC)
 UPDATED = DatetimeWithNanoseconds(2026, 11, 19, 10, 30, 1, 654321, tzinfo=UTC)  # a snapshot's update_time
@@ -75,7 +75,7 @@ def test_a_relike_before_the_first_like_was_delivered_keeps_its_body(db: firesto
 
 @pytest.mark.parametrize("event", ["liked", UNLIKED])
 def test_a_settled_event(db: firestore.Client, event: str) -> None:
-    from shared.outbox import add_settled
+    from shared.tweets.outbox import add_settled
 
     settled = Event("u1", "1234567890123456789", event, 3, {"tweetId": "1234567890123456789"}, "archive", "2026-11-19")
     _same(db, lambda batch: add_settled(db, batch, settled, "message-1", NOW))

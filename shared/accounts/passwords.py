@@ -6,7 +6,8 @@ import functools
 
 import bcrypt
 
-from shared.schemas import MAX_PASSWORD_BYTES
+MAX_PASSWORD_BYTES = 72  # bcrypt cannot hash more
+
 
 # bcrypt's own base64 alphabet: 31 of its characters make a well-formed (never matching) digest.
 _NO_DIGEST = b"." * 31

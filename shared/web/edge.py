@@ -18,8 +18,8 @@ import werkzeug.exceptions
 
 from shared import clients, errors
 from shared.config import ConfigError, get_settings
-from shared.cors import cors_headers, preflight_headers
 from shared.logs import bind_trace, get_logger, log, parse_trace, set_level, unbind_trace
+from shared.web.cors import cors_headers, preflight_headers
 
 if TYPE_CHECKING:
     from marshmallow import Schema
@@ -91,8 +91,8 @@ def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def client_address(request: flask.Request) -> str:
-    """The caller's address as the platform's front end saw it (see shared.addresses)."""
-    from shared.addresses import client_address as from_headers
+    """The caller's address as the platform's front end saw it (see shared.accounts.addresses)."""
+    from shared.accounts.addresses import client_address as from_headers
 
     return from_headers(request.headers.get("X-Forwarded-For"), request.remote_addr, get_settings().trusted_proxy_hops)
 
@@ -138,11 +138,11 @@ def _dispatch(
 
 
 def endpoint(declared: str) -> Callable[[Handler], Handler]:
-    """Decorate the handler of an endpoint declared in `shared.endpoints` (by entry point, or path for a page).
+    """Decorate the handler of an endpoint declared in `shared.web.endpoints` (by entry point, or path for a page).
 
     Its methods come from the declaration; see `edge` for what the wrapper does.
     """
-    from shared.endpoints import BY_ENTRY_POINT, BY_PATH
+    from shared.web.endpoints import BY_ENTRY_POINT, BY_PATH
 
     return edge(*(BY_PATH[declared] if declared.startswith("/") else BY_ENTRY_POINT[declared]).methods)
 
@@ -216,7 +216,7 @@ def edge(*methods: str) -> Callable[[Handler], Handler]:
 
 def authenticated_user(request: flask.Request) -> str:
     """The user id of the request's access token; 401 with a challenge when it is missing or unusable."""
-    from shared import tokens
+    from shared.accounts import tokens
 
     try:
         return tokens.verify_access_token(bearer_token(request), get_settings().require_jwt_secret())

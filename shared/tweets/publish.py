@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import __version__
-from shared.store import Deadline, dedup_key
+from shared.db import Deadline, dedup_key
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient

@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from shared import errors
-from shared.outbox import Event, deliver
-from shared.publish import UNLIKED, Publisher
-from shared.store import QUEUE, TWEETS, bounded, dedup_key
+from shared.db import QUEUE, TWEETS, bounded, dedup_key
+from shared.tweets.outbox import Event, deliver
+from shared.tweets.publish import UNLIKED, Publisher
 
 ABSENT = "absent"
 # What `status_of` and a lookup read: a lookup fetches only these, never the stored tweet itself.

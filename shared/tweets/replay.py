@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.db import QUEUE, TWEETS, bounded, dedup_key
 from shared.logs import log
-from shared.outbox import Event, settle
-from shared.publish import LIKED, Publisher, PublishFailed
-from shared.store import QUEUE, TWEETS, bounded, dedup_key
+from shared.tweets.outbox import Event, settle
+from shared.tweets.publish import LIKED, Publisher, PublishFailed
 
 # One full batch capture queued during an outage is replayed by one run.
 BATCH_SIZE = 100

@@ -1,7 +1,7 @@
 """The one declaration of every endpoint: entry point, path, methods, body, answers, token.
 
 `main.py` (which modules to load, which functions need JWT_SECRET_KEY), the
-`api` router (its table and each path's methods), `shared.http.endpoint` (the
+`api` router (its table and each path's methods), `shared.web.edge.endpoint` (the
 method check) and the OpenAPI document (its paths) are all derived from
 `ENDPOINTS`; deploy.sh is checked against it by a test. Adding an endpoint is a
 module in `functions/` plus one entry here. Pure data: importing this module

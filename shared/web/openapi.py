@@ -1,9 +1,9 @@
 """The OpenAPI 3 document of the `api` function, generated with apispec from the marshmallow schemas.
 
 Paths, methods, request bodies, answers and security come from the declarations in
-`shared.endpoints`; request schemas and every format they enforce from
-`shared.schemas` (patterns are the validators' own regexes, custom fields describe
-themselves). What `shared.http` answers on its own (400, 405, 413, 415, 500, 503,
+`shared.web.endpoints`; request schemas and every format they enforce from
+the request schemas (patterns are the validators' own regexes, custom fields describe
+themselves). What `shared.web.edge` answers on its own (400, 405, 413, 415, 500, 503,
 the Bearer challenge) is derived from what each endpoint declares. Only
 GET /api/openapi.json imports this module, so no other function loads apispec.
 """
@@ -18,11 +18,20 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.field_converter import FieldConverterMixin
 from marshmallow import Schema, fields, validate
 
-from shared import __version__, schemas
-from shared.endpoints import ENDPOINTS, Answer, Endpoint
-from shared.http import MAX_BODY_BYTES
+from shared import __version__
+from shared.accounts import schemas as account_schemas
+from shared.tweets import schemas as tweet_schemas
+from shared.web.edge import MAX_BODY_BYTES
+from shared.web.endpoints import ENDPOINTS, Answer, Endpoint
 
 OPENAPI_VERSION = "3.1.0"
+# Every request schema an endpoint declares, by name.
+_REQUEST_SCHEMAS = {
+    name: value
+    for module in (account_schemas, tweet_schemas)
+    for name, value in vars(module).items()
+    if isinstance(value, type) and issubclass(value, Schema)
+}
 BEARER = "bearerAuth"
 PROBLEM = "application/problem+json"
 
@@ -180,7 +189,7 @@ class Health(Schema):
 
 
 def _declared_rules(self: FieldConverterMixin, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
-    """What a custom field of `shared.schemas` declares of itself (its `openapi` attribute)."""
+    """What a custom field of `shared.fields` declares of itself (its `openapi` attribute)."""
     return dict(getattr(field, "openapi", {}))
 
 
@@ -261,7 +270,7 @@ def _answer(status: int, answer: Answer) -> dict[str, Any]:
 
 
 def _edge_errors(endpoint: Endpoint) -> dict[int, str]:
-    """The errors shared.http answers for this endpoint, by the component response that describes each."""
+    """The errors shared.web.edge answers for this endpoint, by the component response that describes each."""
     edge = {405: "MethodNotAllowed", 500: "InternalError"}
     if endpoint.request:
         edge.update({400: "BadRequest", 413: "PayloadTooLarge", 415: "UnsupportedMediaType"})
@@ -320,8 +329,8 @@ def spec() -> dict[str, Any]:
     plugin.converter.add_attribute_function(_declared_rules)
     requests = sorted({e.request for e in ENDPOINTS if e.request} | {e.query for e in ENDPOINTS if e.query})
     # A schema nesting another (a batch of captures) goes last, so the nested one is registered with its extras.
-    for name in sorted(requests, key=lambda name: (_nests(getattr(schemas, name)), name)):
-        schema = getattr(schemas, name)
+    for name in sorted(requests, key=lambda name: (_nests(_REQUEST_SCHEMAS[name]), name)):
+        schema = _REQUEST_SCHEMAS[name]
         document.components.schema(name, component=dict(getattr(schema, "openapi", {})), schema=schema)
     responses = (
         Problem,

@@ -15,11 +15,11 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from shared import ratelimit
-from shared.capture import capture_tweets
 from shared.errors import field_errors
-from shared.publish import Publisher
-from shared.schemas import TweetCapture
+from shared.tweets.budget import CaptureBudget, Grant, reserve_captures
+from shared.tweets.capture import capture_tweets
+from shared.tweets.publish import Publisher
+from shared.tweets.schemas import TweetCapture
 
 STATUSES = ("published", "queued", "duplicate", "invalid", "rate_limited")
 _schema = TweetCapture()
@@ -62,7 +62,7 @@ def capture_batch(
     publisher: Publisher,
     user_id: str,
     items: Sequence[dict[str, Any]],
-    budget: ratelimit.CaptureBudget,
+    budget: CaptureBudget,
     now: datetime,
 ) -> BatchReport:
     """Capture the valid items of a batch: the first valid occurrence of each tweet id, within the budget."""
@@ -74,7 +74,7 @@ def capture_batch(
         elif tweet is not None:
             first[tweet["tweetId"]] = tweet
     distinct = list(first.values())
-    grant = ratelimit.reserve_captures(db, user_id, len(distinct), budget, now) if distinct else ratelimit.Grant(0)
+    grant = reserve_captures(db, user_id, len(distinct), budget, now) if distinct else Grant(0)
     accepted, refused = distinct[: grant.granted], {t["tweetId"] for t in distinct[grant.granted :]}
     outcomes = capture_tweets(db, publisher, user_id, accepted, now) if accepted else {}
     report = BatchReport(retry_after=grant.retry_after if refused else None)

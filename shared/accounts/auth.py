@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import errors, passwords, ratelimit, tokens
+from shared import errors
+from shared.accounts import login_limits, passwords, tokens
 from shared.config import Settings
-from shared.store import EMAILS, SESSIONS, USERS, bounded, key_digest
+from shared.db import EMAILS, SESSIONS, USERS, bounded, key_digest
 
 _INVALID_LOGIN = "Invalid email or password."
 _INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
@@ -112,7 +113,7 @@ def login(db: Any, email: str, password: str, address: str, settings: Settings, 
     from google.cloud import firestore
 
     try:
-        ratelimit.enforce_login_limit(db, email, address, now)
+        login_limits.enforce_login_limit(db, email, address, now)
     except errors.TooManyRequests:
         passwords.burn_equivalent_time(settings.bcrypt_rounds)
         raise
@@ -124,7 +125,7 @@ def login(db: Any, email: str, password: str, address: str, settings: Settings, 
     )
     matched = passwords.verify_password(password, stored_hash)  # always run: the dummy hash never matches
     if user is None or not matched:
-        ratelimit.record_login_failure(db, email, address, now)
+        login_limits.record_login_failure(db, email, address, now)
         raise errors.Unauthorized(_INVALID_LOGIN)
     if user.get("isActive") is False:
         raise errors.Forbidden("This account is disabled.")

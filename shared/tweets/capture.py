@@ -1,7 +1,7 @@
 """Capture liked tweets: store each once per user, publish it, never lose it.
 
 One request captures one tweet (`capture_tweet`) or up to a hundred
-(`capture_tweets`); both take the same steps through the outbox (`shared.outbox`),
+(`capture_tweets`); both take the same steps through the outbox (`shared.tweets.outbox`),
 chosen so that a process dying between any two of them leaves every stored tweet
 recoverable by the queue replay:
 
@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import Any
 
 from shared import errors
-from shared.outbox import IN_FLIGHT_LEASE, Event, deliver, like_event
-from shared.publish import Publisher, PublishFailed
-from shared.store import QUEUE, TWEETS, bounded, dedup_key
+from shared.db import QUEUE, TWEETS, bounded, dedup_key
+from shared.tweets.outbox import IN_FLIGHT_LEASE, Event, deliver, like_event
+from shared.tweets.publish import Publisher, PublishFailed
 
 __all__ = ["IN_FLIGHT_LEASE", "CaptureResult", "capture_tweet", "capture_tweets", "store_capture", "store_captures"]
 
@@ -106,7 +106,7 @@ def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any]) -> dic
 
 def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
     """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
-    from shared.writes import EncodedBatch
+    from shared.tweets.writes import EncodedBatch
 
     batch, tweet_docs, queue = EncodedBatch(db), db.collection(TWEETS), db.collection(QUEUE)
     for order, tweet in enumerate(tweets):

@@ -4,7 +4,7 @@ A like (a capture or a re-like) or an unlike changes the tweet document and
 creates its queue item in one atomic commit; then the event is published and
 settled (the queue item deleted, the delivery recorded on the tweet). If the
 publish fails the item is made due at once; if the process dies, the item comes
-due after its lease. Either way `shared.queue` replays it, so an event that
+due after its lease. Either way `shared.tweets.replay` replays it, so an event that
 reached Firestore always reaches the topic at least once, with the same dedupKey
 and sequence on every copy.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.db import QUEUE, TWEETS, bounded, dedup_key
 from shared.logs import log
-from shared.publish import LIKED, Publisher, PublishFailed, TweetMessage, build_message
-from shared.store import QUEUE, TWEETS, bounded, dedup_key
+from shared.tweets.publish import LIKED, Publisher, PublishFailed, TweetMessage, build_message
 
 IN_FLIGHT_LEASE = timedelta(minutes=2)
 
@@ -131,7 +131,7 @@ def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetim
     A failed event's queue item is made due at once. If the settle itself is lost,
     the items still come due after their lease and are replayed (same dedupKey).
     """
-    from shared.writes import EncodedBatch
+    from shared.tweets.writes import EncodedBatch
 
     outcomes = publisher.publish_all([event.message() for event in events])
     published_at = datetime.now(UTC)

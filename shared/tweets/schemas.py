@@ -1,0 +1,122 @@
+"""Request schemas of the tweet endpoints: capture, batch, lookup, listing, unlike."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from shared.fields import HTTP_URL, IsoTimestamp, Pattern, Strict, StrictBoolean, WholeNumber, tweet_id_field
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+SOURCES = ("chrome-extension", "archive")
+MAX_URL_LENGTH = 2048
+MAX_BATCH_ITEMS = 100
+
+
+class TweetCapture(Strict):
+    """A liked tweet as the extension's content script reads it from the page, or from the X data archive.
+
+    An archive like has no author: `authorUsername` is required unless `source` is `archive`.
+    """
+
+    # The same rule in JSON Schema: outside the archive, authorUsername is a required string.
+    openapi: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"source": {"const": "archive"}}, "required": ["source"]},
+        "else": {"required": ["authorUsername"], "properties": {"authorUsername": {"type": "string"}}},
+    }
+
+    tweetId = tweet_id_field(required=True)
+    tweetUrl = fields.String(
+        load_default=None,
+        allow_none=True,
+        # Bounded like every other field, so that a stored tweet stays far below Firestore's 1 MiB a document.
+        validate=[Pattern(HTTP_URL, "Not a valid http(s) URL."), validate.Length(max=MAX_URL_LENGTH)],
+        metadata={"description": f"An absolute http(s) URL, at most {MAX_URL_LENGTH} characters."},
+    )
+    tweetText = fields.String(required=True, validate=validate.Length(max=5000))
+    authorUsername = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    authorDisplayName = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    timestamp = IsoTimestamp(load_default=None, allow_none=True)
+    capturedAt = WholeNumber(load_default=_now_ms, validate=validate.Range(min=0, max=10**14))
+    isReply = StrictBoolean(load_default=False)
+    isRetweet = StrictBoolean(load_default=False)
+    isQuoteTweet = StrictBoolean(load_default=False)
+    isThread = StrictBoolean(load_default=False)
+    hasImage = StrictBoolean(load_default=False)
+    hasVideo = StrictBoolean(load_default=False)
+    hasLink = StrictBoolean(load_default=False)
+    threadId = tweet_id_field(load_default=None, allow_none=True)
+    parentTweetId = tweet_id_field(load_default=None, allow_none=True)
+    conversationId = tweet_id_field(load_default=None, allow_none=True)
+    source = fields.String(load_default=SOURCES[0], validate=validate.OneOf(SOURCES))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _author_unless_archive(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        given = original.get("authorUsername", ...) if isinstance(original, dict) else ...
+        if data.get("source", SOURCES[0]) == "archive" or given not in (None, ...):
+            return  # a given author is checked by its field
+        message = "Field may not be null." if given is None else "Missing data for required field."
+        raise ValidationError(message, "authorUsername")
+
+
+class BatchItems(fields.List):
+    """A list of capture bodies: checked here only for being objects; each is validated on its own later.
+
+    So the document says what the server enforces of the batch itself: objects. An invalid item is
+    a result of its own (`invalid` with its field errors), never a 400 for the batch.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        not_objects = [str(i) for i, item in enumerate(value) if not isinstance(item, dict)]
+        if not_objects:
+            raise ValidationError(f"Each item must be a capture object; these are not: {', '.join(not_objects[:10])}.")
+        return list(value)
+
+
+class CaptureBatch(Strict):
+    """Batch capture body: 1 to 100 captures, each validated like a single capture's body."""
+
+    tweets = BatchItems(
+        fields.Dict(metadata={"description": "A body as /api/tweets/capture takes it (TweetCapture)."}),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
+    )
+
+
+MAX_LOOKUP_IDS = 500
+MAX_PAGE = 1000
+
+
+class LookupRequest(Strict):
+    """Lookup body: 1 to 500 tweet ids (repeats allowed; each is answered once)."""
+
+    tweetIds = fields.List(tweet_id_field(), required=True, validate=validate.Length(min=1, max=MAX_LOOKUP_IDS))
+
+
+class ListQuery(Strict):
+    """The listing's query string: a page size and the cursor of the previous page."""
+
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Captures per page, 1 to 1000 (default 100)."},
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=512),
+        metadata={"description": "The `nextCursor` of the previous page; absent for the first page."},
+    )
+
+
+class UnlikeRequest(Strict):
+    """Unlike body: the tweet the user took the like back from."""
+
+    tweetId = tweet_id_field(required=True)
