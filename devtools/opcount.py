@@ -95,14 +95,13 @@ class _QueryCounter:
         return getattr(self._responses, name)
 
 
-def counted_firestore_client(project: str, database: str = "(default)") -> tuple[Any, OpCounter]:
-    """A real Firestore client (emulator) whose every RPC goes through a fresh OpCounter."""
-    from google.cloud import firestore
-
-    counter = OpCounter()
-    client = firestore.Client(project=project, database=database)
+def count_operations(client: Any) -> OpCounter:
+    """Count every RPC of a Firestore client on the emulator, from now on; it must not have made a call yet."""
     if client._emulator_host is None:
         raise RuntimeError("counting is for the emulator: set FIRESTORE_EMULATOR_HOST")
+    if client._firestore_api_internal is not None:
+        raise RuntimeError("the client has a channel already: count it before its first call")
+    counter = OpCounter()
     make_channel = client._emulator_channel
     client._emulator_channel = lambda transport: grpc.intercept_channel(make_channel(transport), counter)
-    return client, counter
+    return counter

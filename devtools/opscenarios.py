@@ -17,7 +17,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from devtools.emulators import free_port
-from devtools.opcount import OpCounter, counted_firestore_client
+from devtools.opcount import OpCounter, count_operations
 from devtools.samples import new_email, scheduler_tick, tweet_body
 from shared import clients
 from shared.config import get_settings
@@ -72,13 +72,9 @@ class Counting:
     setenv: Callable[..., None]
 
     @classmethod
-    def install(
-        cls, project: str, database: str, client: Callable[[str], FlaskClient], setenv: Callable[..., None]
-    ) -> Counting:
-        """Replace the instance's Firestore client by a real one whose every RPC is counted."""
-        db, counter = counted_firestore_client(project, database)
-        clients.FIRESTORE.install(db)
-        return cls(client, counter, setenv)
+    def start(cls, client: Callable[[str], FlaskClient], setenv: Callable[..., None]) -> Counting:
+        """Count every RPC of the instance's Firestore client, built now (call it after `clients.reset()`)."""
+        return cls(client, count_operations(clients.firestore_client()), setenv)
 
     @contextlib.contextmanager
     def settings(self, **values: str) -> Iterator[None]:

@@ -52,11 +52,6 @@ class LazyClient(Generic[T]):
             if self._client is not None and (stale is None or self._client is stale):
                 self._client = None
 
-    def install(self, client: T) -> None:
-        """Use `client` from now on (local tools count a client's operations with this)."""
-        with self._lock:
-            self._client = client
-
     def reset(self) -> None:
         """Close and forget the client (tests and local tools switch backends with this)."""
         with self._lock:

@@ -20,6 +20,8 @@ QUEUE = "queue"
 RATE_LIMITS = "rateLimits"
 
 CALL_DEADLINE_SECONDS = 5.0
+# How often a write conditioned on what was just read is tried again when another request changed it first.
+MAX_CONFLICT_ROUNDS = 10
 
 
 @functools.cache

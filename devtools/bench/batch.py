@@ -11,7 +11,7 @@ from typing import Any
 from devtools import opscenarios
 from devtools.apps import function_client
 from devtools.bench.bulk import GENEROUS, connect, exchange, ratio
-from devtools.bench.context import PROJECT, Measurement, Run
+from devtools.bench.context import Measurement, Run
 from devtools.bench.opcounts import _setenv
 from devtools.bench.report import p, table
 from devtools.bench.stats import run_all, summarize
@@ -112,7 +112,7 @@ def op_counts(run: Run) -> None:
     from shared import clients
 
     run.use_backends_in_process(OPS_DATABASE, BCRYPT_ROUNDS="4", **GENEROUS)
-    counting = opscenarios.Counting.install(PROJECT, OPS_DATABASE, function_client, _setenv)
+    counting = opscenarios.Counting.start(function_client, _setenv)
     try:
         token = opscenarios.register(counting).body["accessToken"]
         single = opscenarios.capture(counting, token, tweet_body(), "published")

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from devtools import opscenarios
 from devtools.apps import function_client
 from devtools.bench.bulk import GENEROUS, connect, exchange
-from devtools.bench.context import PROJECT, Measurement, Run
+from devtools.bench.context import Measurement, Run
 from devtools.bench.opcounts import _setenv
 from devtools.samples import tweet_body
 
@@ -74,7 +74,7 @@ def reads(run: Run) -> None:
 
     count = run.plan.listing_items
     run.use_backends_in_process(DATABASE, BCRYPT_ROUNDS="4", **GENEROUS)
-    counting = opscenarios.Counting.install(PROJECT, DATABASE, function_client, _setenv)
+    counting = opscenarios.Counting.start(function_client, _setenv)
     try:
         token = opscenarios.register(counting).body["accessToken"]
         _fill(lambda body: opscenarios.batch(counting, token, body["tweets"]), count)

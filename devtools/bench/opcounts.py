@@ -8,7 +8,7 @@ from typing import Any
 
 from devtools import opscenarios
 from devtools.apps import function_client
-from devtools.bench.context import PROJECT, Measurement, Run
+from devtools.bench.context import Measurement, Run
 from devtools.bench.report import table
 
 DATABASE = "bench-ops"
@@ -27,7 +27,7 @@ def op_counts(run: Run) -> None:
     from shared import clients
 
     run.use_backends_in_process(DATABASE, BCRYPT_ROUNDS="4", RATE_LIMIT_PER_MINUTE="100000")
-    counting = opscenarios.Counting.install(PROJECT, DATABASE, function_client, _setenv)
+    counting = opscenarios.Counting.start(function_client, _setenv)
     try:
         cases = opscenarios.every_case(counting)
     finally:

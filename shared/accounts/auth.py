@@ -15,7 +15,7 @@ from typing import Any
 from shared import errors
 from shared.accounts import login_limits, passwords, tokens
 from shared.config import Settings
-from shared.db import EMAILS, SESSIONS, USERS, bounded, key_digest
+from shared.db import EMAILS, MAX_CONFLICT_ROUNDS, SESSIONS, USERS, bounded, key_digest
 
 _INVALID_LOGIN = "Invalid email or password."
 _INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
@@ -183,7 +183,7 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
 
     key = settings.require_jwt_secret()
     active_checked = False
-    for _ in range(10):
+    for _ in range(MAX_CONFLICT_ROUNDS):
         snapshot = ref.get(**bounded())
         session = _live_session(snapshot, now)
         if not active_checked:

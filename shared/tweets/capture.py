@@ -28,14 +28,11 @@ from datetime import datetime
 from typing import Any
 
 from shared import errors
-from shared.db import QUEUE, TWEETS, bounded, dedup_key
+from shared.db import MAX_CONFLICT_ROUNDS, QUEUE, TWEETS, bounded, dedup_key
 from shared.tweets.outbox import IN_FLIGHT_LEASE, Event, deliver, like_event
 from shared.tweets.publish import Publisher, PublishFailed
 
-__all__ = ["IN_FLIGHT_LEASE", "CaptureResult", "capture_tweet", "capture_tweets", "store_capture", "store_captures"]
-
-MAX_BATCH_ITEMS = 100
-_MAX_ROUNDS = 10
+__all__ = ["IN_FLIGHT_LEASE", "CaptureResult", "capture_tweet", "capture_tweets", "store_captures"]
 
 
 @dataclass(frozen=True)
@@ -106,9 +103,7 @@ def _relike(tweet: dict[str, Any], sequence: int, stored: dict[str, Any]) -> dic
 
 def _commit(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], unliked: dict[str, Any], now: datetime) -> None:
     """One atomic commit: new tweets created, unliked ones (snapshots in `unliked`) liked again, each with its item."""
-    from shared.tweets.writes import EncodedBatch
-
-    batch, tweet_docs, queue = EncodedBatch(db), db.collection(TWEETS), db.collection(QUEUE)
+    batch, tweet_docs, queue = db.batch(), db.collection(TWEETS), db.collection(QUEUE)
     for order, tweet in enumerate(tweets):
         ref = tweet_docs.document(dedup_key(user_id, tweet["tweetId"]))
         snapshot = unliked.get(tweet["tweetId"])
@@ -137,7 +132,7 @@ def store_captures(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], now:
     from google.api_core.exceptions import Conflict, FailedPrecondition
 
     pending, unliked = list(tweets), {}
-    for _ in range(_MAX_ROUNDS):
+    for _ in range(MAX_CONFLICT_ROUNDS):
         if not pending:
             return []
         try:
@@ -153,11 +148,6 @@ def store_captures(db: Any, user_id: str, tweets: Sequence[dict[str, Any]], now:
 
 def _next_sequence(snapshot: Any) -> int:
     return 0 if snapshot is None else (snapshot.get("likeSeq") or 0) + 1
-
-
-def store_capture(db: Any, user_id: str, tweet: dict[str, Any], now: datetime) -> bool:
-    """Step 1 for one tweet: create it (or like it again) with its queue item; False if already captured."""
-    return bool(store_captures(db, user_id, [tweet], now))
 
 
 def capture_tweets(

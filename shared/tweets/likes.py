@@ -27,14 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from shared import errors
-from shared.db import QUEUE, TWEETS, bounded, dedup_key
+from shared.db import MAX_CONFLICT_ROUNDS, QUEUE, TWEETS, bounded, dedup_key
 from shared.tweets.outbox import Event, deliver
-from shared.tweets.publish import UNLIKED, Publisher
+from shared.tweets.publish import SOURCE, UNLIKED, Publisher
 
 ABSENT = "absent"
 # What `status_of` and a lookup read: a lookup fetches only these, never the stored tweet itself.
-_STATUS_FIELDS = ("createdAt", "unlikedAt", "likeSeq", "deliveries", "pubsubMessageId", "failedSeq")
-_MAX_ROUNDS = 10
+_STATUS_FIELDS = ("createdAt", "unlikedAt", "likeSeq", "deliveries", "failedSeq")
 
 
 def status_of(tweet: dict[str, Any]) -> str:
@@ -42,7 +41,7 @@ def status_of(tweet: dict[str, Any]) -> str:
     if tweet.get("unlikedAt") is not None:
         return "unliked"
     sequence = tweet.get("likeSeq") or 0
-    if str(sequence) in (tweet.get("deliveries") or {}) or (sequence == 0 and tweet.get("pubsubMessageId")):
+    if str(sequence) in (tweet.get("deliveries") or {}):
         return "published"
     if tweet.get("failedSeq") == sequence:
         return "failed"
@@ -155,7 +154,7 @@ def unlike(db: Any, publisher: Publisher, user_id: str, tweet_id: str, now: date
     from google.api_core.exceptions import FailedPrecondition
 
     ref = db.collection(TWEETS).document(dedup_key(user_id, tweet_id))
-    for _ in range(_MAX_ROUNDS):
+    for _ in range(MAX_CONFLICT_ROUNDS):
         snapshot = ref.get(**bounded())
         if not snapshot.exists:
             raise errors.NotFound("This tweet was never captured by this account.")
@@ -168,7 +167,7 @@ def unlike(db: Any, publisher: Publisher, user_id: str, tweet_id: str, now: date
             UNLIKED,
             (snapshot.get("likeSeq") or 0) + 1,
             {"tweetId": tweet_id, "unlikedAt": _iso(now)},
-            raw.get("source") or "chrome-extension",
+            raw.get("source") or SOURCE,
             now.date().isoformat(),
         )
         batch = db.batch()

@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.db import QUEUE, TWEETS, bounded, dedup_key
 from shared.logs import log
-from shared.tweets.publish import LIKED, Publisher, PublishFailed, TweetMessage, build_message
+from shared.tweets.publish import LIKED, SOURCE, Publisher, PublishFailed, TweetMessage, build_message
 
 IN_FLIGHT_LEASE = timedelta(minutes=2)
 
@@ -82,26 +82,21 @@ class Event:
 
     @classmethod
     def from_queue_item(cls, item: dict[str, Any], tweet: dict[str, Any] | None = None) -> Event:
-        """The event a queue item holds; a first like's data is `tweet` (read from its document) unless the item has it.
-
-        Items written by earlier versions carry `tweetData` for every event, and the
-        ones written before events were numbered are first likes.
-        """
-        data = item.get("tweetData") or tweet or {"tweetId": item["tweetId"]}
+        """The event a queue item holds; a first like's data is `tweet`, read from its document."""
         return cls(
             user_id=item["userId"],
             tweet_id=item["tweetId"],
-            event=item.get("event") or LIKED,
-            sequence=item.get("sequence") or 0,
-            data=data,
-            source=item.get("source") or data.get("source") or "chrome-extension",
+            event=item["event"],
+            sequence=item["sequence"],
+            data=item.get("tweetData") or tweet or {"tweetId": item["tweetId"]},
+            source=item["source"],
             date=item["captureDate"],
         )
 
 
 def like_event(user_id: str, tweet: dict[str, Any], sequence: int, now: datetime) -> Event:
     """The `liked` event of a capture (sequence 0) or a re-like."""
-    source = tweet.get("source") or "chrome-extension"
+    source = tweet.get("source") or SOURCE
     return Event(user_id, tweet["tweetId"], LIKED, sequence, tweet, source, now.date().isoformat())
 
 
@@ -118,24 +113,15 @@ def add_settled(db: Any, batch: Any, event: Event, message_id: str, published_at
     batch.delete(db.collection(QUEUE).document(event.item_id))
 
 
-def settle(db: Any, event: Event, message_id: str) -> None:
-    """Record one published event (the replay's step 3)."""
-    batch = db.batch()
-    add_settled(db, batch, event, message_id, datetime.now(UTC))
-    batch.commit(**bounded())
-
-
 def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetime) -> list[str | PublishFailed]:
     """Publish stored events together and settle them in one commit; each one's message id or failure.
 
     A failed event's queue item is made due at once. If the settle itself is lost,
     the items still come due after their lease and are replayed (same dedupKey).
     """
-    from shared.tweets.writes import EncodedBatch
-
     outcomes = publisher.publish_all([event.message() for event in events])
     published_at = datetime.now(UTC)
-    batch = EncodedBatch(db)
+    batch = db.batch()
     for event, outcome in zip(events, outcomes, strict=True):
         if isinstance(outcome, PublishFailed):
             log("WARNING", "publish failed; event queued", dedupKey=event.key, event=event.event, error=str(outcome))

@@ -74,10 +74,6 @@ def build_message(
 class Publisher(Protocol):
     """Anything that can publish tweet messages and return their message ids."""
 
-    def publish(self, message: TweetMessage) -> str:
-        """Publish `message`; raise PublishFailed when it did not go through."""
-        ...
-
     def publish_all(self, messages: Sequence[TweetMessage]) -> list[str | PublishFailed]:
         """Publish `messages` together; each one's message id, or the PublishFailed that ended it."""
         ...
@@ -118,13 +114,6 @@ class PubSubPublisher:
         """A publisher to the configured topic with the configured deadline."""
         return cls(client, topic_path(settings.project_id, settings.pubsub_topic), settings.publish_timeout_seconds)
 
-    def publish(self, message: TweetMessage) -> str:
-        """Publish and wait at most the timeout; PublishFailed (attempt over) otherwise."""
-        (outcome,) = self.publish_all([message])
-        if isinstance(outcome, PublishFailed):
-            raise outcome
-        return outcome
-
     def publish_all(self, messages: Sequence[TweetMessage]) -> list[str | PublishFailed]:
         """Send every message in one Publish request, bounded by the timeout; their ids, or the failure of all.
 
@@ -144,7 +133,9 @@ class PubSubPublisher:
             return []
         client = self.client.get()
         # Built as one protobuf message and handed over wrapped: the flattened arguments would be
-        # converted message by message through proto-plus.
+        # converted message by message through proto-plus. Public names only: `pb()` and `wrap()` are
+        # proto-plus's documented passage between a message class and its protobuf, and the generated
+        # client's `publish` is its public method.
         request = PublishRequest.pb()(topic=self.topic_path)
         for message in messages:
             request.messages.add(data=message.data, attributes=message.attributes)

@@ -1,23 +1,24 @@
 """Replay the retry queue: publish tweets whose capture could not reach Pub/Sub.
 
 A run takes a bounded batch of due items, oldest first, reads the stored tweets
-of the likes among them (one batched read), and for each one: claims it with a
-compare-and-set write (attempts + 1, due again only after a lease), publishes,
-then records the message id and deletes the item in one batch. Two overlapping
+of the likes among them (one batched read), claims each one with a
+compare-and-set write (attempts + 1, due again only after a lease), publishes
+the claimed ones together in one Publish request, as a capture does, then
+records the message ids and deletes the items in one commit. Two overlapping
 runs cannot both claim an item, and an item whose run crashed comes due again
-when the lease runs out. The first failed publish ends the run: Pub/Sub is down,
-and the other items keep their attempts for later.
+when the lease runs out. When the Publish fails, every claimed item has had its
+attempt and backs off.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.db import QUEUE, TWEETS, bounded, dedup_key
 from shared.logs import log
-from shared.tweets.outbox import Event, settle
+from shared.tweets.outbox import Event, add_settled
 from shared.tweets.publish import LIKED, Publisher, PublishFailed
 
 # One full batch capture queued during an outage is replayed by one run.
@@ -111,7 +112,7 @@ def _liked_tweets(db: Any, items: dict[str, dict[str, Any]]) -> dict[str, dict[s
     refs = [db.collection(TWEETS).document(key) for key in sorted(set(keys.values()))]
     found = db.get_all(refs, field_paths=["rawData", "firstLikeData"], **bounded(10.0))
     stored = {s.id: s.to_dict() or {} for s in found if s.exists}
-    return {i: _like_body(stored[key], items[i].get("sequence") or 0) for i, key in keys.items() if key in stored}
+    return {i: _like_body(stored[key], items[i]["sequence"]) for i, key in keys.items() if key in stored}
 
 
 def _like_body(tweet: dict[str, Any], sequence: int) -> dict[str, Any]:
@@ -128,6 +129,7 @@ def replay_queue(
     due = due_items(db, now, limit)
     items = {snapshot.id: snapshot.to_dict() for snapshot in due}
     tweets = _liked_tweets(db, items)
+    claimed: list[tuple[Any, int, Event]] = []
     for snapshot in due:
         attempts = (snapshot.get("attempts") or 0) + 1
         if attempts > max_attempts:
@@ -146,14 +148,33 @@ def replay_queue(
             snapshot.reference.update({**failed, "updatedAt": now}, **bounded())
             report.failed.append(snapshot.id)
             continue
-        event = Event.from_queue_item(item, tweet)
-        try:
-            message_id = publisher.publish(event.message())
-        except PublishFailed as exc:
-            status = _fail(db, snapshot, attempts, str(exc), now, max_attempts)
-            (report.failed if status == "failed" else report.retried).append(snapshot.id)
-            log("WARNING", "replay publish failed; stopping this run", dedupKey=snapshot.id, attempts=attempts)
-            break
-        settle(db, event, message_id)
-        report.published.append(snapshot.id)
+        claimed.append((snapshot, attempts, Event.from_queue_item(item, tweet)))
+    if claimed:
+        _publish(db, publisher, claimed, max_attempts, now, report)
     return report
+
+
+def _publish(
+    db: Any,
+    publisher: Publisher,
+    claimed: list[tuple[Any, int, Event]],
+    max_attempts: int,
+    now: datetime,
+    report: ReplayReport,
+) -> None:
+    """Publish the claimed items together; settle the published ones in one commit, back off the others."""
+    outcomes = publisher.publish_all([event.message() for _, _, event in claimed])
+    published_at = datetime.now(UTC)
+    batch, unsent = db.batch(), 0
+    for (snapshot, attempts, event), outcome in zip(claimed, outcomes, strict=True):
+        if isinstance(outcome, PublishFailed):
+            unsent += 1
+            status = _fail(db, snapshot, attempts, str(outcome), now, max_attempts)
+            (report.failed if status == "failed" else report.retried).append(snapshot.id)
+        else:
+            add_settled(db, batch, event, outcome, published_at)
+            report.published.append(snapshot.id)
+    if unsent:
+        log("WARNING", "replay publish failed; the items back off", count=unsent, error=str(outcomes[0])[:200])
+    if unsent < len(claimed):
+        batch.commit(**bounded())

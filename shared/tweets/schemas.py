@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.fields import HTTP_URL, IsoTimestamp, Pattern, Strict, StrictBoolean, WholeNumber, tweet_id_field
+from shared.tweets.publish import SOURCE
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-SOURCES = ("chrome-extension", "archive")
+SOURCES = (SOURCE, "archive")
 MAX_URL_LENGTH = 2048
 MAX_BATCH_ITEMS = 100
 

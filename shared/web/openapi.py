@@ -197,7 +197,7 @@ def _nests(schema: type[Schema]) -> bool:
     """Whether a schema has a field nesting another schema."""
     return any(
         isinstance(f, fields.Nested) or isinstance(getattr(f, "inner", None), fields.Nested)
-        for f in schema._declared_fields.values()
+        for f in schema().declared_fields.values()
     )
 
 

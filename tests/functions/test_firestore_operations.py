@@ -5,14 +5,13 @@ The scenarios live in devtools.opscenarios, which the benchmark's table of opera
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pytest
 
 from devtools import opscenarios
 from devtools.opscenarios import Counting
-from tests.support import PROJECT, function_client, register, tweet_body
+from tests.support import function_client, register, tweet_body
 
 # reads, writes, deletes of every case the benchmark reports (the README's cost table).
 DOCUMENTED = {
@@ -42,7 +41,7 @@ DOCUMENTED = {
 @pytest.fixture(name="counting")
 def _counting(setenv: Callable[..., None]) -> Counting:
     """The instance's Firestore client, replaced by one whose RPCs are counted."""
-    return Counting.install(PROJECT, os.environ["FIRESTORE_DATABASE"], function_client, setenv)
+    return Counting.start(function_client, setenv)
 
 
 def test_refresh_reads_the_session_directly(counting: Counting) -> None:

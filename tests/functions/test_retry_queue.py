@@ -14,7 +14,7 @@ from cloudevents.http import CloudEvent
 from devtools.emulators import free_port
 from shared import clients
 from shared.db import QUEUE, TWEETS, dedup_key
-from shared.tweets.capture import IN_FLIGHT_LEASE, store_capture
+from shared.tweets.capture import IN_FLIGHT_LEASE, store_captures
 from tests.support import PROJECT, decode, function_client, pull, subscribe, tweet_body
 
 
@@ -44,7 +44,7 @@ def _queued(db: Any, user_id: str, count: int) -> list[str]:
     keys = []
     for _ in range(count):
         tweet = tweet_body()
-        assert store_capture(db, user_id, tweet, created)
+        assert store_captures(db, user_id, [tweet], created)
         keys.append(dedup_key(user_id, tweet["tweetId"]))
     return keys
 

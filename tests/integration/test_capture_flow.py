@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.db import QUEUE, TWEETS
-from shared.tweets.capture import IN_FLIGHT_LEASE, capture_tweet, capture_tweets, store_capture, store_captures
+from shared.tweets.capture import IN_FLIGHT_LEASE, capture_tweet, capture_tweets, store_captures
 from shared.tweets.publish import TweetMessage, build_message
 from shared.tweets.replay import CLAIM_LEASE, replay_queue
 from tests.support import PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
@@ -29,7 +29,7 @@ class DiesAround(PublishesOneByOne):
         """Die before publishing, or publish for real and die before anything is recorded."""
         if self.when == "before":
             raise ProcessDied
-        self.real.publish(message)
+        self.real.publish_all([message])
         raise ProcessDied
 
 
@@ -86,7 +86,7 @@ def test_a_process_dying_right_after_storing_loses_nothing(db: Any, subscription
     """Step 1 alone (tweet and queue item written, nothing else) is enough for the replay."""
     now = datetime.now(UTC)
     user_id, tweet = f"u-{uid}", tweet_body()
-    assert store_capture(db, user_id, tweet, now)
+    assert store_captures(db, user_id, [tweet], now)
     report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
     assert f"{user_id}_{tweet['tweetId']}" in report.published
     assert len(pull(subscription, expect=1)) == 1
@@ -97,7 +97,7 @@ def test_a_replay_dying_mid_attempt_is_picked_up_after_its_lease(db: Any, subscr
     now = datetime.now(UTC) + IN_FLIGHT_LEASE + timedelta(seconds=1)
     user_id, tweet = f"u-{uid}", tweet_body()
     key = f"{user_id}_{tweet['tweetId']}"
-    assert store_capture(db, user_id, tweet, now - IN_FLIGHT_LEASE - timedelta(seconds=1))
+    assert store_captures(db, user_id, [tweet], now - IN_FLIGHT_LEASE - timedelta(seconds=1))
     with pytest.raises(ProcessDied):
         replay_queue(db, DiesAround("before"), 5, now)
     _, item = _state(db, key)
@@ -136,8 +136,8 @@ def test_a_batch_dying_before_settling_is_replayed(db: Any, subscription: str, u
     user_id, tweets = f"u-{uid}", [tweet_body() for _ in range(3)]
     stored = store_captures(db, user_id, tweets, now)
     assert [event.data for event in stored] == tweets
-    for tweet in tweets:  # step 2 done, step 3 lost
-        topic_publisher().publish(build_message(user_id, tweet, now.date().isoformat()))
+    # step 2 done, step 3 lost
+    topic_publisher().publish_all([build_message(user_id, tweet, now.date().isoformat()) for tweet in tweets])
     report = replay_queue(db, topic_publisher(), 5, now + IN_FLIGHT_LEASE + timedelta(seconds=1))
     assert len(report.published) == 3
     messages = pull(subscription, expect=6)

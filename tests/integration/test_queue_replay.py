@@ -7,41 +7,38 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devtools.opcount import counted_firestore_client
+from devtools.opcount import count_operations
 from shared.db import QUEUE, TWEETS
-from shared.tweets.capture import IN_FLIGHT_LEASE, store_capture
+from shared.tweets.capture import IN_FLIGHT_LEASE, store_captures
 from shared.tweets.publish import PublishFailed, TweetMessage
 from shared.tweets.replay import backoff, replay_queue
-from tests.support import PROJECT, PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
+from tests.support import PublishesOneByOne, decode, pull, subscribe, topic_publisher, tweet_body
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-class Recording(PublishesOneByOne):
-    """The real publisher, remembering the order of what it published (and optionally slow)."""
+class Recording:
+    """The real publisher, remembering its requests and the order of what it published (and optionally slow)."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.real = topic_publisher()
         self.delay = delay
         self.keys: list[str] = []
+        self.requests = 0
 
-    def publish(self, message: TweetMessage) -> str:
+    def publish_all(self, messages: list[TweetMessage]) -> list[str | PublishFailed]:
         """Publish for real, after an optional delay."""
         time.sleep(self.delay)
-        message_id = self.real.publish(message)
-        self.keys.append(message.attributes["dedupKey"])
-        return message_id
+        self.requests += 1
+        self.keys.extend(message.attributes["dedupKey"] for message in messages)
+        return self.real.publish_all(messages)
 
 
 class Unreachable(PublishesOneByOne):
     """A publisher whose every publish fails, as when Pub/Sub is down."""
 
-    def __init__(self) -> None:
-        self.calls = 0
-
     def publish(self, message: TweetMessage) -> str:
         """Fail like a publish that timed out."""
-        self.calls += 1
         raise PublishFailed("ServiceUnavailable: 503 connection refused")
 
 
@@ -50,7 +47,7 @@ def _enqueue(db: Any, user: str, count: int, start: datetime = T0) -> list[str]:
     keys = []
     for i in range(count):
         tweet = tweet_body()
-        assert store_capture(db, user, tweet, start + timedelta(seconds=i))
+        assert store_captures(db, user, [tweet], start + timedelta(seconds=i))
         keys.append(f"{user}_{tweet['tweetId']}")
     return keys
 
@@ -70,7 +67,7 @@ def test_oldest_first_in_bounded_batches(db: Any, uid: str) -> None:
     first = replay_queue(db, publisher, 5, DUE, limit=3)
     second = replay_queue(db, publisher, 5, DUE, limit=3)
     assert first.published == keys[:3] and second.published == keys[3:]
-    assert publisher.keys == keys
+    assert publisher.keys == keys and publisher.requests == 2  # one Publish request a run
     assert all(_item(db, key) is None for key in keys)
     tweet = db.collection(TWEETS).document(keys[0]).get().to_dict()
     assert tweet["pubsubMessageId"] and tweet["publishedAt"] is not None
@@ -88,29 +85,16 @@ def test_replayed_message_is_the_capture_message(db: Any, uid: str) -> None:
     assert body["data"] == db.collection(TWEETS).document(key).get().get("rawData")
 
 
-def test_an_item_written_with_its_tweet_replays_that_copy(db: Any, uid: str) -> None:
-    """Items of earlier versions carry the tweet (`tweetData`): the replay sends that copy, reading nothing more."""
-    subscription = subscribe(f"replay-old-{uid}")
-    (key,) = _enqueue(db, f"u-{uid}", 1)
-    stored = db.collection(TWEETS).document(key).get().get("rawData")
-    db.collection(QUEUE).document(key).update({"tweetData": {**stored, "tweetText": "as queued then"}})
-    counted, counter = counted_firestore_client(PROJECT, db._database)
-    assert replay_queue(counted, Recording(), 5, DUE).published == [key]
-    assert counter.snapshot().get("rpc:BatchGetDocuments", 0) == 0
-    (message,) = pull(subscription, expect=1)
-    assert decode(message)["data"]["tweetText"] == "as queued then"
-
-
 def test_a_like_replayed_after_a_re_like_carries_its_own_body(db: Any, uid: str) -> None:
     """Liked, unliked and liked again while Pub/Sub was down: each event goes out with the body it was stored with."""
     from shared.tweets.likes import unlike
 
     subscription = subscribe(f"replay-relike-{uid}")
     user, first = f"u-{uid}", tweet_body(tweetText="as first liked")
-    assert store_capture(db, user, first, T0)
+    assert store_captures(db, user, [first], T0)
     assert unlike(db, Unreachable(), user, first["tweetId"], T0 + timedelta(seconds=1)) == "unliked"
     again = {**first, "tweetText": "as liked again"}
-    assert store_capture(db, user, again, T0 + timedelta(seconds=2))
+    assert store_captures(db, user, [again], T0 + timedelta(seconds=2))
     key = f"{user}_{first['tweetId']}"
     assert db.collection(TWEETS).document(key).get().get("rawData")["tweetText"] == "as liked again"
     assert len(replay_queue(db, Recording(), 5, DUE).published) == 3
@@ -167,13 +151,12 @@ def test_backoff_doubles_up_to_a_cap() -> None:
     assert backoff(30) == timedelta(hours=6)
 
 
-def test_a_failed_publish_ends_the_run(db: Any, uid: str) -> None:
-    """When Pub/Sub is down only one item pays an attempt; the others keep theirs."""
+def test_a_failed_publish_backs_off_every_item_it_carried(db: Any, uid: str) -> None:
+    """Pub/Sub down: the run's items were attempted together; each pays one attempt and backs off."""
     keys = _enqueue(db, f"u-{uid}", 3)
-    publisher = Unreachable()
-    replay_queue(db, publisher, 5, DUE)
-    assert publisher.calls == 1
-    assert [_item(db, key)["attempts"] for key in keys] == [1, 0, 0]
+    assert replay_queue(db, Unreachable(), 5, DUE).retried == keys
+    items = [_item(db, key) for key in keys]
+    assert [(item["attempts"], item["nextAttemptAt"]) for item in items] == [(1, DUE + backoff(1))] * 3
 
 
 def test_overlapping_runs_never_publish_an_item_twice(db: Any, uid: str) -> None:
@@ -203,9 +186,10 @@ def test_overlapping_runs_never_publish_an_item_twice(db: Any, uid: str) -> None
 
 def test_an_empty_queue_costs_one_query(backends: Any) -> None:
     """Nothing due: one RunQuery (one billed read) and no writes."""
-    import os
+    from shared import clients
 
-    db, counter = counted_firestore_client(PROJECT, os.environ["FIRESTORE_DATABASE"])
+    db = clients.firestore_client()
+    counter = count_operations(db)
     report = replay_queue(db, Unreachable(), 5, DUE)
     assert report.summary() == {"published": 0, "retried": 0, "failed": 0, "skipped": 0}
     assert counter.snapshot() == {"rpc:RunQuery": 1, "reads": 1}
