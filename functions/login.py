@@ -1,22 +1,17 @@
 """POST /api/auth/login — exchange e-mail and password for tokens."""
 
-import contextlib
 from datetime import UTC, datetime
 
 import flask
 import functions_framework
 
 from shared import clients
-from shared.accounts import auth, passwords
+from shared.accounts import auth
 from shared.accounts.schemas import Credentials
-from shared.config import ConfigError, get_settings
+from shared.config import get_settings
 from shared.web.edge import client_address, endpoint, json_response, load, read_json
 
 _schema = Credentials()
-
-# At start-up, at the configured cost: no login pays for building the unknown e-mail's hash.
-with contextlib.suppress(ConfigError):  # a bad configuration is reported by main.check_startup
-    passwords.dummy_hash(get_settings().bcrypt_rounds)
 
 
 @functions_framework.http
