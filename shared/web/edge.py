@@ -20,11 +20,11 @@ from shared import clients, errors
 from shared.config import ConfigError, get_settings
 from shared.logs import bind_trace, get_logger, log, parse_trace, set_level, unbind_trace
 from shared.web.cors import cors_headers, preflight_headers
+from shared.web.endpoints import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from marshmallow import Schema
 
-MAX_BODY_BYTES = 64 * 1024
 Handler = Callable[[flask.Request], flask.Response]
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+MAX_BODY_BYTES = 64 * 1024  # a request body's limit unless its endpoint declares another
+MIB = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -39,7 +42,7 @@ class Endpoint:
     needs_jwt: bool = False
     uses_firestore: bool = True
     rate_limited: bool = False
-    max_body: int = 64 * 1024
+    max_body: int = MAX_BODY_BYTES
     description: str = ""
     answers: MappingProxyType[int, Answer] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -147,7 +150,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         request="CaptureBatch",
         bearer=True,
         needs_jwt=True,
-        max_body=1024 * 1024,
+        max_body=MIB,
         description=(
             "For an extension flushing its offline queue and for archive imports. Each item is what "
             "/api/tweets/capture takes and keeps its guarantees; an invalid, repeated or over-budget item is "

@@ -21,8 +21,7 @@ from marshmallow import Schema, fields, validate
 from shared import __version__
 from shared.accounts import schemas as account_schemas
 from shared.tweets import schemas as tweet_schemas
-from shared.web.edge import MAX_BODY_BYTES
-from shared.web.endpoints import ENDPOINTS, Answer, Endpoint
+from shared.web.endpoints import ENDPOINTS, MAX_BODY_BYTES, Answer, Endpoint
 
 OPENAPI_VERSION = "3.1.0"
 # Every request schema an endpoint declares, by name.
@@ -228,13 +227,14 @@ _HEADERS = {
     "Allow": {"description": "The methods this path takes.", "required": True, "schema": {"type": "string"}},
 }
 
+_LARGER_BODIES = "".join(f", {e.max_body} bytes for {e.path}" for e in ENDPOINTS if e.max_body != MAX_BODY_BYTES)
 _RESPONSES = {
     "BadRequest": _problem("The body is not a JSON object, or fields are invalid (`errors` names each field)."),
     "BearerChallenge": _problem(
         "Missing, malformed, invalid or expired access token.", WWW_Authenticate="WWWAuthenticate"
     ),
     "MethodNotAllowed": _problem("The path does not take this method.", Allow="Allow"),
-    "PayloadTooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes (1 MiB for batch capture)."),
+    "PayloadTooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES} bytes{_LARGER_BODIES}."),
     "UnsupportedMediaType": _problem("The body is not sent as `application/json`."),
     "TooManyRequests": _problem("A rate limit was hit.", Retry_After="RetryAfter"),
     "InternalError": _problem("An unexpected failure (logged); never a stack trace."),
