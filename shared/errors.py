@@ -47,9 +47,16 @@ class ValidationFailed(BadRequest):
     """The body parsed but some fields are invalid; `errors` names each field."""
 
     title = "Validation Failed"
+    detail_text = "The request body has invalid fields."
 
     def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        super().__init__("The request body has invalid fields.", errors=errors)
+        super().__init__(self.detail_text, errors=errors)
+
+
+class InvalidQuery(ValidationFailed):
+    """The query string parsed but some parameters are invalid; `errors` names each one."""
+
+    detail_text = "The query string has invalid parameters."
 
 
 class Unauthorized(ApiError):

@@ -38,12 +38,12 @@ class BatchReport:
         return {"results": self.results, "summary": {status: counts[status] for status in STATUSES}}
 
 
-def _readable_id(item: dict[str, Any]) -> str | None:
-    value = item.get("tweetId")
+def _readable_id(item: Any) -> str | None:
+    value = item.get("tweetId") if isinstance(item, dict) else None
     return value if isinstance(value, str) and len(value) <= 32 else None
 
 
-def _validated(items: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+def _validated(items: Sequence[Any]) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
     """(loaded tweet or None, result so far) per item: invalid ones already carry their field errors."""
     checked = []
     for index, item in enumerate(items):
@@ -61,7 +61,7 @@ def capture_batch(
     db: Any,
     publisher: Publisher,
     user_id: str,
-    items: Sequence[dict[str, Any]],
+    items: Sequence[Any],
     budget: CaptureBudget,
     now: datetime,
 ) -> BatchReport:

@@ -66,27 +66,18 @@ class TweetCapture(Strict):
         raise ValidationError(message, "authorUsername")
 
 
-class BatchItems(fields.List):
-    """A list of capture bodies: checked here only for being objects; each is validated on its own later.
+class CaptureBatch(Strict):
+    """Batch capture body: 1 to 100 items, each validated like a single capture's body, on its own, later.
 
-    So the document says what the server enforces of the batch itself: objects. An invalid item is
-    a result of its own (`invalid` with its field errors), never a 400 for the batch.
+    So the batch itself checks only its length: an item that is not a valid capture (not even an
+    object) is a result of its own (`invalid` with its errors), never a 400 for the batch.
     """
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        if not isinstance(value, list):
-            raise self.make_error("invalid")
-        not_objects = [str(i) for i, item in enumerate(value) if not isinstance(item, dict)]
-        if not_objects:
-            raise ValidationError(f"Each item must be a capture object; these are not: {', '.join(not_objects[:10])}.")
-        return list(value)
-
-
-class CaptureBatch(Strict):
-    """Batch capture body: 1 to 100 captures, each validated like a single capture's body."""
-
-    tweets = BatchItems(
-        fields.Dict(metadata={"description": "A body as /api/tweets/capture takes it (TweetCapture)."}),
+    tweets = fields.List(
+        fields.Raw(
+            allow_none=True,
+            metadata={"description": "A capture body (TweetCapture); anything else is an `invalid` result."},
+        ),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH_ITEMS),
     )

@@ -78,16 +78,23 @@ def read_json(request: flask.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[s
     return body
 
 
-def load(schema: Schema, body: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate `body` with a marshmallow schema; 400 with per-field errors on failure."""
+def load(
+    schema: Schema, body: Mapping[str, Any], invalid: type[errors.ValidationFailed] = errors.ValidationFailed
+) -> dict[str, Any]:
+    """Validate `body` with a marshmallow schema; 400 with per-field errors on failure (`invalid`)."""
     from marshmallow import ValidationError
 
     try:
         return schema.load(body)
     except ValidationError as exc:
-        raise errors.ValidationFailed(errors.field_errors(exc.normalized_messages())) from None
+        raise invalid(errors.field_errors(exc.normalized_messages())) from None
     except RecursionError:
         raise errors.BadRequest("The request body is nested too deeply.") from None
+
+
+def load_query(schema: Schema, request: flask.Request) -> dict[str, Any]:
+    """Validate the query string with a marshmallow schema; 400 naming each bad parameter on failure."""
+    return load(schema, request.args.to_dict(), errors.InvalidQuery)
 
 
 def client_address(request: flask.Request) -> str:

@@ -149,10 +149,9 @@ def test_archive_items_need_no_author(user: dict[str, Any], db: Any, uid: str) -
         (b"{}", 400),
         (b'{"tweets": []}', 400),
         (json.dumps({"tweets": [tweet_body() for _ in range(101)]}).encode(), 400),
-        (json.dumps({"tweets": [tweet_body(), 7]}).encode(), 400),
         (json.dumps({"tweets": [{"tweetText": "x" * 1000}] * 1100}).encode(), 413),
     ],
-    ids=["not-json", "not-object", "not-list", "missing", "empty", "101-items", "item-not-object", "over-1-mib"],
+    ids=["not-json", "not-object", "not-list", "missing", "empty", "101-items", "over-1-mib"],
 )
 def test_a_malformed_batch_is_refused_whole(user: dict[str, Any], db: Any, body: bytes, status: int) -> None:
     """Unusable requests are one 4xx problem for the batch, and nothing is stored."""
@@ -163,6 +162,18 @@ def test_a_malformed_batch_is_refused_whole(user: dict[str, Any], db: Any, body:
     if status == 400 and body.startswith(b"{") and b"tweets" in body:
         assert "tweets" in problem["errors"]
     assert not list(db.collection(TWEETS).limit(1).get())
+
+
+@pytest.mark.parametrize("item", ["nope", 42, None, [], [{"tweetId": "20"}], True], ids=repr)
+def test_an_item_that_is_not_an_object_is_invalid_in_its_place(user: dict[str, Any], item: Any) -> None:
+    """A string, number, null, list or boolean item is `invalid` (no tweetId, its errors), the others captured."""
+    tweets = [tweet_body(), item, tweet_body()]
+    response = _batch(user["accessToken"], {"tweets": tweets})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    first, bad, last = response.get_json()["results"]
+    assert first["status"] == last["status"] == "published"
+    assert {k: bad[k] for k in ("index", "tweetId", "status")} == {"index": 1, "tweetId": None, "status": "invalid"}
+    assert bad["errors"] and all(isinstance(m, list) and m for m in bad["errors"].values())
 
 
 def test_a_batch_of_100_is_accepted_up_to_1_mib(user: dict[str, Any]) -> None:

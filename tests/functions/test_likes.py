@@ -148,13 +148,15 @@ def test_a_cursor_not_handed_to_this_user_is_a_400(user: dict[str, Any], how: st
     cursor = {"tampered": mine[:-2] + ("AA" if mine[-2:] != "AA" else "BB"), "foreign": theirs, "garbage": "%%%"}[how]
     problem = assert_problem(_page(user, limit=1, cursor=cursor), 400)
     assert "cursor" in problem["errors"]
+    assert problem["detail"] == "The query string has invalid parameters."
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "-5", "ten", "1.5", ""])
 def test_a_bad_limit_is_a_400(user: dict[str, Any], limit: str) -> None:
-    """Limit outside 1..1000 or not a whole number is a 400 naming it."""
+    """Limit outside 1..1000 or not a whole number is a 400 naming it, and saying it is in the query string."""
     problem = assert_problem(_page(user, limit=limit), 400)
     assert "limit" in problem["errors"]
+    assert problem["detail"] == "The query string has invalid parameters."
 
 
 @pytest.mark.parametrize(
