@@ -27,8 +27,13 @@ def exchange(
         headers["Content-Type"] = "application/json"
 
     def call() -> tuple[int, bytes]:
-        connection.request(method, path, body=data, headers=headers)
-        answer = connection.getresponse()
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            answer = connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            connection.close()  # the server closed an idle keep-alive connection: once more on a new one
+            connection.request(method, path, body=data, headers=headers)
+            answer = connection.getresponse()
         return answer.status, answer.read()
 
     elapsed, (status, raw) = timed(call)
