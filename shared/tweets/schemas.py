@@ -59,7 +59,9 @@ class TweetCapture(Strict):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _author_unless_archive(self, data: dict[str, Any], original: Any, **_: Any) -> None:
-        given = original.get("authorUsername", ...) if isinstance(original, dict) else ...
+        if not isinstance(original, dict):
+            return  # not an object: marshmallow says so, and nothing more is worth saying
+        given = original.get("authorUsername", ...)
         if data.get("source", SOURCES[0]) == "archive" or given not in (None, ...):
             return  # a given author is checked by its field
         message = "Field may not be null." if given is None else "Missing data for required field."

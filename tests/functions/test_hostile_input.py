@@ -191,6 +191,7 @@ ALLOWED = {
     ("tweetText", "empty"),
     ("capturedAt", "number"),
     ("isReply", "true"),
+    ("tweets", "list"),  # a list whose item is not a capture: that item is `invalid`, the batch is answered
 }
 
 
