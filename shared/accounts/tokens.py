@@ -24,6 +24,7 @@ ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "type", "iss", "aud"]
 _PREFIX = "rt1"
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of an HMAC-SHA256, unpadded
 
 
 class TokenError(Exception):
@@ -92,9 +93,18 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(32)
 
 
+def derive_key(key: str, label: str) -> bytes:
+    """A key for one purpose, derived from the server key with a label (HMAC-SHA256, as HKDF's expand step).
+
+    The JWT key signs access tokens only; refresh tokens, listing cursors and audit
+    digests each use their own derived key, so no value made for one purpose verifies as another.
+    """
+    return hmac.new(key.encode(), f"tweet-capture-api/{label}".encode(), hashlib.sha256).digest()
+
+
 def derive_refresh_token(key: str, session_id: str, nonce: str) -> str:
     """The refresh token for a session's current nonce (HMAC-SHA256 under the server key)."""
-    rotation_key = hmac.new(key.encode(), b"tweet-capture-api/refresh-token", hashlib.sha256).digest()
+    rotation_key = derive_key(key, "refresh-token")
     mac = hmac.new(rotation_key, f"{session_id}.{nonce}".encode(), hashlib.sha256).digest()
     secret = base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
     return f"{_PREFIX}.{session_id}.{secret}"
@@ -103,7 +113,7 @@ def derive_refresh_token(key: str, session_id: str, nonce: str) -> str:
 def parse_refresh_token(token: str) -> RefreshToken:
     """Split a refresh token into its session id; TokenError if it is not one of ours."""
     parts = token.split(".")
-    if len(parts) != 3 or parts[0] != _PREFIX or not _SESSION_ID.fullmatch(parts[1]) or not parts[2]:
+    if len(parts) != 3 or parts[0] != _PREFIX or not _SESSION_ID.fullmatch(parts[1]) or not _SECRET.fullmatch(parts[2]):
         raise TokenError("The refresh token is invalid.")
     return RefreshToken(session_id=parts[1], token=token)
 
