@@ -1,5 +1,8 @@
-"""What an anonymous client can make the service spend: per-address limits, free refusals of malformed
-tokens, a cached health answer, and sessions that only their own current token can end."""
+"""What an anonymous client can make the service spend, and which sessions it can end.
+
+Per-address limits, malformed tokens refused without Firestore, a cached health answer,
+and sessions that only their own current token can end.
+"""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def test_a_batch_with_no_room_left_writes_nothing(setenv: Any, counting: Countin
 
 
 def test_lookups_are_budgeted_per_minute(setenv: Any, counting: Counting) -> None:
-    """With 1,000 reads a minute, two lookups of 500 ids pass and the third is a 429 that reads no tweet, writes nothing."""
+    """With 1,000 reads a minute, two lookups of 500 ids pass; the third is a 429 reading no tweet, writing nothing."""
     setenv(READ_LIMIT_PER_MINUTE="1000")
     token = register()["accessToken"]
     ids = [tweet_body()["tweetId"] for _ in range(500)]

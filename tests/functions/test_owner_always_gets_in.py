@@ -1,4 +1,6 @@
-"""The owner always gets in: IPv6 networks are counted whole, a stranger's wait never holds a clean address,
+"""The owner always gets in, and refusing a login costs nothing.
+
+IPv6 networks are counted whole, a stranger's wait never holds a clean address,
 parallel guesses cannot pass the limit, and a refusal costs no bcrypt check and no write.
 
 Long sequences call shared.accounts.auth.login with a simulated clock (the code the login

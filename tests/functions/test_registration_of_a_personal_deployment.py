@@ -1,5 +1,7 @@
-"""A personal deployment is closed from its first second: only the holder of the one-time code registers,
-once, and every refusal answers alike."""
+"""A personal deployment is closed from its first second.
+
+Only the holder of the one-time code registers, once, and every refusal answers alike.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def test_the_code_is_spent_by_its_first_registration(setenv: Any) -> None:
 
 
 def test_refused_and_taken_emails_answer_alike(setenv: Any, monkeypatch: Any) -> None:
-    """With ALLOWED_EMAILS, a stranger's e-mail and the owner's taken one: same status, same body, one bcrypt hash each."""
+    """With ALLOWED_EMAILS, a stranger's e-mail and the owner's taken one: same status, body, one bcrypt hash."""
     import bcrypt
 
     owner = new_email()

@@ -1,5 +1,8 @@
-"""The archive CLI does not trust the archive: capped reads, parts only under data/, one line for any bad input,
-and the password sent in clear only to this machine."""
+"""The archive CLI does not trust the archive.
+
+Capped reads, parts only under data/, one line for any bad input, and the password sent
+in clear only to this machine.
+"""
 
 from __future__ import annotations
 
