@@ -54,12 +54,14 @@ class Grant:
 def _session_document(user_id: str, session_id: str, settings: Settings, now: datetime) -> tuple[dict, str]:
     from google.cloud import firestore
 
-    nonce = tokens.new_nonce()
+    seed = tokens.new_nonce()
+    nonce = tokens.generation_nonce(seed, 0)
     refresh_token = tokens.derive_refresh_token(settings.require_jwt_secret(), session_id, nonce)
     document = {
         "userId": user_id,
         "refreshTokenHash": tokens.hash_refresh_token(refresh_token),
         "nonce": nonce,
+        "seed": seed,
         "generation": 0,
         "previousTokenHash": None,
         "rotatedAt": None,
@@ -251,14 +253,16 @@ def _refresh_rotating(
             _require_active(db, session["userId"])
             active_checked = True
         if tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
-            nonce = tokens.new_nonce()
+            generation = session.get("generation", 0) + 1
+            seed = session.get("seed")
+            nonce = tokens.generation_nonce(seed, generation) if seed else tokens.new_nonce()
             new_token = tokens.derive_refresh_token(key, presented.session_id, nonce)
             try:
                 ref.update(
                     {
                         "refreshTokenHash": tokens.hash_refresh_token(new_token),
                         "nonce": nonce,
-                        "generation": session.get("generation", 0) + 1,
+                        "generation": generation,
                         "previousTokenHash": presented.digest,
                         "rotatedAt": now,
                         "lastUsedAt": now,
@@ -273,7 +277,13 @@ def _refresh_rotating(
             current = tokens.derive_refresh_token(key, presented.session_id, session["nonce"])
             if tokens.same_digest(tokens.hash_refresh_token(current), session.get("refreshTokenHash")):
                 return _grant(session["userId"], settings, now, refresh_token=current)
-        if not tokens.same_digest(presented.digest, session.get("previousTokenHash")):
+        retired = tokens.same_digest(presented.digest, session.get("previousTokenHash")) or (
+            session.get("seed") is not None
+            and tokens.was_issued(
+                key, presented.session_id, session["seed"], session.get("generation", 0), presented.digest
+            )
+        )
+        if not retired:
             raise errors.Unauthorized(_INVALID_REFRESH)  # never this session's token: it proves nothing, ends nothing
         # The retired token came back after its grace: someone else may hold it. End the whole session.
         ref.update({"revokedAt": now, "revokedReason": "refresh token reuse"}, **bounded())
