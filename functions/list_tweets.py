@@ -1,11 +1,14 @@
 """GET /api/tweets — the user's captures, oldest first, page by page."""
 
+from datetime import UTC, datetime
+
 import flask
 import functions_framework
 
 from shared import clients, errors
 from shared.config import get_settings
 from shared.tweets import likes
+from shared.tweets.read_budget import ReadBudget, admit_read
 from shared.tweets.schemas import ListQuery
 from shared.web.edge import authenticated_user, endpoint, json_response, load_query
 
@@ -15,14 +18,19 @@ _schema = ListQuery()
 @functions_framework.http
 @endpoint("list_tweets")
 def list_tweets(request: flask.Request) -> flask.Response:
-    """200 with a page of captures and the next page's cursor (null at the end); 400 bad limit or cursor."""
+    """200 with a page of captures and the next page's cursor (null at the end); 400 bad limit or cursor; 429."""
+    settings = get_settings()
     user_id = authenticated_user(request)
     query = load_query(_schema, request)
-    key = get_settings().require_jwt_secret()
+    key = settings.require_jwt_secret()
     try:
         cursor = likes.Cursor.decode(query["cursor"], user_id, key) if query["cursor"] else None
     except likes.BadCursor:
         problem = {"cursor": ["Not a cursor this listing gave you; start again without one."]}
         raise errors.InvalidQuery(problem) from None
-    items, following = likes.list_page(clients.firestore_client(), user_id, query["limit"], cursor)
+    db = clients.firestore_client()
+    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
+    reading = admit_read(db, user_id, query["limit"] + 1, budget, datetime.now(UTC))
+    items, following = likes.list_page(db, user_id, query["limit"], cursor)
+    reading.spend(db, len(items) + (following is not None))  # the page, and the one document that tells "more"
     return json_response({"tweets": items, "nextCursor": following.encode(user_id, key) if following else None})

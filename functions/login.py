@@ -6,7 +6,7 @@ import flask
 import functions_framework
 
 from shared import clients
-from shared.accounts import auth
+from shared.accounts import auth, throttle
 from shared.accounts.schemas import Credentials
 from shared.config import get_settings
 from shared.web.edge import client_address, endpoint, json_response, load, read_json
@@ -18,13 +18,11 @@ _schema = Credentials()
 @endpoint("login")
 def login(request: flask.Request) -> flask.Response:
     """200 with tokens; 401 for any wrong credentials, 403 disabled, 429 too many failures."""
+    settings = get_settings()
+    address = client_address(request)
+    throttle.admit(address, settings.auth_rate_limit_per_minute)
     body = load(_schema, read_json(request))
     grant = auth.login(
-        clients.firestore_client(),
-        body["email"],
-        body["password"],
-        client_address(request),
-        get_settings(),
-        datetime.now(UTC),
+        clients.firestore_client(), body["email"], body["password"], address, settings, datetime.now(UTC)
     )
     return json_response(grant.to_json())

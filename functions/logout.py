@@ -6,9 +6,10 @@ import flask
 import functions_framework
 
 from shared import clients
-from shared.accounts import auth
+from shared.accounts import auth, throttle
 from shared.accounts.schemas import LogoutRequest
-from shared.web.edge import empty_response, endpoint, load, read_json
+from shared.config import get_settings
+from shared.web.edge import client_address, empty_response, endpoint, load, read_json
 
 _schema = LogoutRequest()
 
@@ -16,7 +17,11 @@ _schema = LogoutRequest()
 @functions_framework.http
 @endpoint("logout")
 def logout(request: flask.Request) -> flask.Response:
-    """204 always once the body is valid: logging out twice, or with a dead token, is fine."""
+    """204 always once the body is valid: logging out twice, or with a dead token, is fine; 429 too many."""
+    settings = get_settings()
+    address = client_address(request)
+    throttle.admit(address, settings.auth_rate_limit_per_minute)
     body = load(_schema, read_json(request))
-    auth.logout(clients.firestore_client(), body["refreshToken"], datetime.now(UTC), everywhere=body["everywhere"])
+    db = clients.firestore_client()
+    auth.logout(db, body["refreshToken"], settings, datetime.now(UTC), body["everywhere"], address)
     return empty_response(204)

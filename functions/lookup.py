@@ -1,10 +1,14 @@
 """POST /api/tweets/lookup — which of these tweets the user has captured, and how they stand."""
 
+from datetime import UTC, datetime
+
 import flask
 import functions_framework
 
 from shared import clients
+from shared.config import get_settings
 from shared.tweets import likes
+from shared.tweets.read_budget import ReadBudget, admit_read
 from shared.tweets.schemas import LookupRequest
 from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
 
@@ -14,7 +18,11 @@ _schema = LookupRequest()
 @functions_framework.http
 @endpoint("lookup")
 def lookup(request: flask.Request) -> flask.Response:
-    """200 with each distinct id's status (published, queued, failed, unliked or absent); 400 bad ids."""
+    """200 with each distinct id's status (published, queued, failed, unliked or absent); 400 bad ids; 429."""
+    settings = get_settings()
     user_id = authenticated_user(request)
-    tweet_ids = load(_schema, read_json(request))["tweetIds"]
-    return json_response({"tweets": likes.lookup(clients.firestore_client(), user_id, tweet_ids)})
+    tweet_ids = list(dict.fromkeys(load(_schema, read_json(request))["tweetIds"]))
+    db = clients.firestore_client()
+    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
+    admit_read(db, user_id, len(tweet_ids), budget, datetime.now(UTC)).spend(db, len(tweet_ids))
+    return json_response({"tweets": likes.lookup(db, user_id, tweet_ids)})

@@ -6,10 +6,10 @@ import flask
 import functions_framework
 
 from shared import clients
-from shared.accounts import auth
+from shared.accounts import auth, throttle
 from shared.accounts.schemas import Registration
 from shared.config import get_settings
-from shared.web.edge import endpoint, json_response, load, read_json
+from shared.web.edge import client_address, endpoint, json_response, load, read_json
 
 _schema = Registration()
 
@@ -17,9 +17,10 @@ _schema = Registration()
 @functions_framework.http
 @endpoint("register")
 def register(request: flask.Request) -> flask.Response:
-    """201 with tokens for a new account; 400 invalid, 403 not allowed, 409 taken."""
+    """201 with tokens for a new account; 400 invalid, 403 refused (closed deployment), 409 taken, 429 too many."""
+    settings = get_settings()
+    throttle.admit(client_address(request), settings.auth_rate_limit_per_minute)
     body = load(_schema, read_json(request))
-    grant = auth.register(
-        clients.firestore_client(), body["email"], body["password"], get_settings(), datetime.now(UTC)
-    )
+    db = clients.firestore_client()
+    grant = auth.register(db, body["email"], body["password"], settings, datetime.now(UTC), body["registrationCode"])
     return json_response(grant.to_json(), 201)

@@ -171,6 +171,36 @@ SETTINGS: tuple[Setting, ...] = (
         10_000_000,
     ),
     Setting(
+        "READ_LIMIT_PER_MINUTE",
+        "read_limit_per_minute",
+        int,
+        20_000,
+        "Documents a user may read per minute through lookup (one per distinct id) and the listing (one per "
+        "document a page reads), shared by all instances.",
+        1,
+        10_000_000,
+    ),
+    Setting(
+        "DAILY_READ_LIMIT",
+        "daily_read_limit",
+        int,
+        200_000,
+        "Documents a user may read per UTC day through lookup and the listing: caps what a stolen token can "
+        "cost in reads.",
+        1,
+        100_000_000,
+    ),
+    Setting(
+        "AUTH_RATE_LIMIT_PER_MINUTE",
+        "auth_rate_limit_per_minute",
+        int,
+        60,
+        "Requests per client address (IPv4 address, IPv6 /64) per minute to register, login, refresh and "
+        "logout, counted in each instance's memory: refusing costs no Firestore operation.",
+        1,
+        100_000,
+    ),
+    Setting(
         "LOG_LEVEL",
         "log_level",
         "level",
@@ -191,6 +221,16 @@ SETTINGS: tuple[Setting, ...] = (
         "emails",
         None,
         "Comma list: when set, only these e-mails may register (others get 403).",
+    ),
+    Setting(
+        "REGISTRATION_CODE",
+        "registration_code",
+        str,
+        "",
+        "When set, register requires this one-time code in the body's `registrationCode` and accepts it once: "
+        "the deployment's owner creates the account, nobody else can. Without it (local `make dev`) anyone may "
+        "register. In production it lives in Secret Manager.",
+        secret=True,
     ),
     Setting(
         "BCRYPT_ROUNDS",
@@ -266,9 +306,13 @@ class Settings:
     rate_limit_per_minute: int
     batch_rate_limit_per_minute: int
     daily_capture_limit: int
+    read_limit_per_minute: int
+    daily_read_limit: int
+    auth_rate_limit_per_minute: int
     log_level: str
     allowed_origins: tuple[str, ...]
     allowed_emails: frozenset[str] | None
+    registration_code: str = field(repr=False)
     bcrypt_rounds: int
     publish_timeout_seconds: float
     max_retry_attempts: int

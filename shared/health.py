@@ -1,8 +1,15 @@
-"""Health of the two backends, checked concurrently with short deadlines."""
+"""Health of the two backends, checked concurrently with short deadlines, and kept a few seconds.
+
+Health answers anyone, so each instance answers from its last check for
+`CACHE_SECONDS`: a flood of health requests costs one Firestore read per instance
+every few seconds, not one a request.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +20,10 @@ if TYPE_CHECKING:
     from shared.clients import LazyClient
 
 CHECK_DEADLINE_SECONDS = 1.5
+CACHE_SECONDS = 5.0
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
+_cache_lock = threading.Lock()
+_cached: tuple[float, str, tuple[bool, dict[str, Any]]] | None = None
 
 
 def _firestore_check(firestore: LazyClient[Any]) -> Callable[[], None]:
@@ -28,6 +38,25 @@ def _pubsub_check(publisher: LazyClient[Any], topic_path: str) -> Callable[[], N
         publisher.get().get_topic(request={"topic": topic_path}, retry=None, timeout=CHECK_DEADLINE_SECONDS)
 
     return check
+
+
+def cached_health(
+    firestore: LazyClient[Any], publisher: LazyClient[Any], topic_path: str
+) -> tuple[bool, dict[str, Any]]:
+    """`check_health`'s answer, checked at most once every CACHE_SECONDS per instance and topic."""
+    global _cached
+    with _cache_lock:  # one check at a time: a burst of requests waits for it instead of adding its own
+        now = time.monotonic()
+        if _cached is None or _cached[1] != topic_path or now - _cached[0] >= CACHE_SECONDS:
+            _cached = (now, topic_path, check_health(firestore, publisher, topic_path))
+        return _cached[2]
+
+
+def forget_cached_health() -> None:
+    """Drop the cached answer (tests start each case from a fresh instance's state)."""
+    global _cached
+    with _cache_lock:
+        _cached = None
 
 
 def check_health(

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from shared import clients, config
+from shared import clients, config, health
+from shared.accounts import throttle
 from tests.support import JWT_KEY, PROJECT, Emulators, start_emulators
 
 # Test folders whose every test runs on the session emulators, with a database of its own.
@@ -27,6 +28,9 @@ def _isolated_env() -> Iterator[None]:
         os.environ.pop(name, None)
     os.environ.update(GCP_PROJECT_ID=PROJECT, JWT_SECRET_KEY=JWT_KEY, BCRYPT_ROUNDS="4")
     config.get_settings.cache_clear()
+    # What an instance keeps in memory starts afresh too: the per-address counts and the health answer.
+    throttle.reset()
+    health.forget_cached_health()
     try:
         yield
     finally:

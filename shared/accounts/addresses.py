@@ -56,9 +56,19 @@ def address_bucket(address: str) -> str:
     One IPv6 subscriber usually holds a whole /64; counting each of its addresses
     apart would hand an attacker 2**64 fresh budgets.
     """
+    return address_networks(address)[0]
+
+
+# The IPv6 networks an address is counted in, narrowest first: a subscriber's /64, and the /56 and /48
+# that a home, an office or a rented server usually holds whole (RFC 6177).
+IPV6_PREFIXES = (64, 56, 48)
+
+
+def address_networks(address: str) -> list[str]:
+    """Every rate-limit subject of an address, narrowest first: itself for IPv4, its /64, /56 and /48 for IPv6."""
     parsed = _parse(address)
     if parsed is None:
-        return UNKNOWN
+        return [UNKNOWN]
     if isinstance(parsed, ipaddress.IPv6Address):
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return str(parsed)
+        return [str(ipaddress.IPv6Network((parsed, prefix), strict=False)) for prefix in IPV6_PREFIXES]
+    return [str(parsed)]

@@ -8,6 +8,8 @@ token; `expiresAt` drives the TTL policy that deletes it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +18,13 @@ from shared import errors
 from shared.accounts import login_limits, passwords, tokens
 from shared.config import Settings
 from shared.db import EMAILS, MAX_CONFLICT_ROUNDS, SESSIONS, USERS, bounded, key_digest
+from shared.logs import log
 
 _INVALID_LOGIN = "Invalid email or password."
 _INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
+_REGISTRATION_REFUSED = "This deployment does not take this registration."
+# One document per spent registration code (its digest): a code creates one account, once.
+REGISTRATION_CODES = "registrationCodes"
 
 
 @dataclass(frozen=True)
@@ -48,12 +54,14 @@ class Grant:
 def _session_document(user_id: str, session_id: str, settings: Settings, now: datetime) -> tuple[dict, str]:
     from google.cloud import firestore
 
-    nonce = tokens.new_nonce()
+    seed = tokens.new_nonce()
+    nonce = tokens.generation_nonce(seed, 0)
     refresh_token = tokens.derive_refresh_token(settings.require_jwt_secret(), session_id, nonce)
     document = {
         "userId": user_id,
         "refreshTokenHash": tokens.hash_refresh_token(refresh_token),
         "nonce": nonce,
+        "seed": seed,
         "generation": 0,
         "previousTokenHash": None,
         "rotatedAt": None,
@@ -70,17 +78,43 @@ def _grant(user_id: str, settings: Settings, now: datetime, **extra: Any) -> Gra
     return Grant(user_id=user_id, access_token=access, expires_in=settings.access_token_ttl_seconds, **extra)
 
 
-def register(db: Any, email: str, password: str, settings: Settings, now: datetime) -> Grant:
-    """Create a user and its first session; EmailTaken if the e-mail is registered."""
+def _email_tag(email: str, settings: Settings) -> str:
+    """A short keyed digest of an e-mail for the audit log: it links the failures at one account, names none."""
+    key = tokens.derive_key(settings.require_jwt_secret(), "audit-email")
+    return hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+
+
+def _may_register(email: str, code: str | None, settings: Settings) -> bool:
+    if settings.allowed_emails is not None and email not in settings.allowed_emails:
+        return False
+    expected = settings.registration_code.strip()
+    return not expected or (code is not None and hmac.compare_digest(code.encode(), expected.encode()))
+
+
+def register(db: Any, email: str, password: str, settings: Settings, now: datetime, code: str | None = None) -> Grant:
+    """Create a user and its first session.
+
+    Open (no REGISTRATION_CODE, no ALLOWED_EMAILS): EmailTaken for a registered e-mail.
+    Closed: the code is spent by the first registration that presents it, and every
+    refusal (wrong or spent code, e-mail not allowed, e-mail taken) is the same 403 after
+    the same bcrypt hash, so neither time nor body tells which e-mail is the owner's.
+    """
     from google.api_core.exceptions import Conflict
     from google.cloud import firestore
 
-    if settings.allowed_emails is not None and email not in settings.allowed_emails:
-        raise errors.Forbidden("This e-mail address may not register on this service.")
+    closed = bool(settings.registration_code.strip()) or settings.allowed_emails is not None
+    if not _may_register(email, code, settings):
+        passwords.hash_password(password, settings.bcrypt_rounds)  # a refusal costs what a registration costs
+        raise errors.Forbidden(_REGISTRATION_REFUSED)
     user_id = tokens.new_session_id()
     session_id = tokens.new_session_id()
     session, refresh_token = _session_document(user_id, session_id, settings, now)
     batch = db.batch()
+    if settings.registration_code.strip():
+        batch.create(
+            db.collection(REGISTRATION_CODES).document(key_digest(settings.registration_code.strip())),
+            {"userId": user_id, "usedAt": firestore.SERVER_TIMESTAMP},
+        )
     batch.create(
         db.collection(EMAILS).document(key_digest(email)),
         {"userId": user_id, "createdAt": firestore.SERVER_TIMESTAMP},
@@ -99,6 +133,8 @@ def register(db: Any, email: str, password: str, settings: Settings, now: dateti
     try:
         batch.commit(**bounded())
     except Conflict:
+        if closed:
+            raise errors.Forbidden(_REGISTRATION_REFUSED) from None
         raise errors.EmailTaken("An account with this e-mail already exists.") from None
     return _grant(user_id, settings, now, refresh_token=refresh_token, email=email)
 
@@ -106,32 +142,44 @@ def register(db: Any, email: str, password: str, settings: Settings, now: dateti
 def login(db: Any, email: str, password: str, address: str, settings: Settings, now: datetime) -> Grant:
     """Check the password and open a session; one 401 for unknown e-mail and wrong password.
 
-    Every answer but success costs one bcrypt check at the configured cost: an
-    unknown e-mail, a wrong or over-long password, a disabled account and a refused
-    (rate-limited) attempt take the same time, so timing tells no account apart.
+    A refusal by the failed-login limits (429) costs no bcrypt check and writes nothing.
+    Every 401 costs one bcrypt check at max(stored, configured) cost, so timing tells no
+    account apart; a success re-hashes a password stored at another cost.
     """
     from google.cloud import firestore
 
     try:
-        login_limits.enforce_login_limit(db, email, address, now)
+        attempt = login_limits.reserve_attempt(db, email, address, now)
     except errors.TooManyRequests:
-        passwords.burn_equivalent_time(settings.bcrypt_rounds)
+        log(
+            "WARNING",
+            "login limited",
+            event="login.limited",
+            clientAddress=address,
+            emailTag=_email_tag(email, settings),
+        )
         raise
     query = db.collection(USERS).where(filter=firestore.FieldFilter("email", "==", email)).limit(1)
     found = list(query.get(**bounded()))
     user = found[0] if found else None
-    stored_hash = (user.get("passwordHash") if user is not None else None) or passwords.dummy_hash(
-        settings.bcrypt_rounds
-    )
-    matched = passwords.verify_password(password, stored_hash)  # always run: the dummy hash never matches
-    if user is None or not matched:
-        login_limits.record_login_failure(db, email, address, now)
+    stored_hash = user.get("passwordHash") if user is not None else None
+    if not passwords.check_password(password, stored_hash or None, settings.bcrypt_rounds):
+        log(
+            "WARNING", "login failed", event="login.failed", clientAddress=address, emailTag=_email_tag(email, settings)
+        )
         raise errors.Unauthorized(_INVALID_LOGIN)
+    batch = db.batch()
+    attempt.give_back(db, batch)
     if user.get("isActive") is False:
+        batch.commit(**bounded())
         raise errors.Forbidden("This account is disabled.")
+    if passwords.cost_of(stored_hash) != settings.bcrypt_rounds:
+        batch.update(user.reference, {"passwordHash": passwords.hash_password(password, settings.bcrypt_rounds)})
     session_id = tokens.new_session_id()
     session, refresh_token = _session_document(user.id, session_id, settings, now)
-    db.collection(SESSIONS).document(session_id).create(session, **bounded())
+    batch.create(db.collection(SESSIONS).document(session_id), session)
+    batch.commit(**bounded())
+    log("INFO", "login succeeded", event="login.succeeded", userId=user.id, clientAddress=address)
     return _grant(user.id, settings, now, refresh_token=refresh_token, email=email)
 
 
@@ -158,12 +206,15 @@ def _parse(raw_token: str) -> tokens.RefreshToken:
         raise errors.Unauthorized(_INVALID_REFRESH) from None
 
 
-def refresh(db: Any, raw_token: str, settings: Settings, now: datetime) -> Grant:
-    """A new access token for a live session (and, with rotation on, a new refresh token)."""
+def refresh(db: Any, raw_token: str, settings: Settings, now: datetime, address: str = "") -> Grant:
+    """A new access token for a live session (and, with rotation on, a new refresh token).
+
+    A token that is not well formed is refused before any Firestore call.
+    """
     presented = _parse(raw_token)
     ref = db.collection(SESSIONS).document(presented.session_id)
     if settings.refresh_token_rotation:
-        return _refresh_rotating(db, ref, presented, settings, now)
+        return _refresh_rotating(db, ref, presented, settings, now, address)
     session = _live_session(ref.get(**bounded()), now)
     if not tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
         raise errors.Unauthorized(_INVALID_REFRESH)
@@ -172,7 +223,19 @@ def refresh(db: Any, raw_token: str, settings: Settings, now: datetime) -> Grant
     return _grant(session["userId"], settings, now)
 
 
-def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, settings: Settings, now: datetime) -> Grant:
+def _within_grace(session: dict[str, Any], digest: str, seconds: int, now: datetime) -> bool:
+    """Whether `digest` is the session's previous token, retired no more than `seconds` ago."""
+    rotated_at = session.get("rotatedAt")
+    return (
+        tokens.same_digest(digest, session.get("previousTokenHash"))
+        and rotated_at is not None
+        and (now - rotated_at).total_seconds() <= seconds
+    )
+
+
+def _refresh_rotating(
+    db: Any, ref: Any, presented: tokens.RefreshToken, settings: Settings, now: datetime, address: str
+) -> Grant:
     """Rotate with a compare-and-set write: of concurrent refreshes exactly one rotates.
 
     The write is conditioned on the session's update time, so it is atomic like a
@@ -190,14 +253,16 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
             _require_active(db, session["userId"])
             active_checked = True
         if tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
-            nonce = tokens.new_nonce()
+            generation = session.get("generation", 0) + 1
+            seed = session.get("seed")
+            nonce = tokens.generation_nonce(seed, generation) if seed else tokens.new_nonce()
             new_token = tokens.derive_refresh_token(key, presented.session_id, nonce)
             try:
                 ref.update(
                     {
                         "refreshTokenHash": tokens.hash_refresh_token(new_token),
                         "nonce": nonce,
-                        "generation": session.get("generation", 0) + 1,
+                        "generation": generation,
                         "previousTokenHash": presented.digest,
                         "rotatedAt": now,
                         "lastUsedAt": now,
@@ -208,25 +273,35 @@ def _refresh_rotating(db: Any, ref: Any, presented: tokens.RefreshToken, setting
             except FailedPrecondition:
                 continue  # another refresh won the race: re-read and take the grace path
             return _grant(session["userId"], settings, now, refresh_token=new_token)
-        rotated_at = session.get("rotatedAt")
-        if (
-            tokens.same_digest(presented.digest, session.get("previousTokenHash"))
-            and rotated_at is not None
-            and (now - rotated_at).total_seconds() <= settings.refresh_token_grace_seconds
-        ):
+        if _within_grace(session, presented.digest, settings.refresh_token_grace_seconds, now):
             current = tokens.derive_refresh_token(key, presented.session_id, session["nonce"])
             if tokens.same_digest(tokens.hash_refresh_token(current), session.get("refreshTokenHash")):
                 return _grant(session["userId"], settings, now, refresh_token=current)
-        # A retired token came back: someone else may hold it. End the whole session.
+        retired = tokens.same_digest(presented.digest, session.get("previousTokenHash")) or (
+            session.get("seed") is not None
+            and tokens.was_issued(
+                key, presented.session_id, session["seed"], session.get("generation", 0), presented.digest
+            )
+        )
+        if not retired:
+            raise errors.Unauthorized(_INVALID_REFRESH)  # never this session's token: it proves nothing, ends nothing
+        # The retired token came back after its grace: someone else may hold it. End the whole session.
         ref.update({"revokedAt": now, "revokedReason": "refresh token reuse"}, **bounded())
+        log("WARNING", "refresh token reuse", event="refresh.reuse_detected", userId=session["userId"],
+            clientAddress=address)  # fmt: skip
         raise errors.Unauthorized(_INVALID_REFRESH)
     raise errors.ServiceUnavailable("The session is busy; retry the refresh.", retry_after=1)
 
 
-def logout(db: Any, raw_token: str, now: datetime, everywhere: bool = False) -> int:
+def logout(
+    db: Any, raw_token: str, settings: Settings, now: datetime, everywhere: bool = False, address: str = ""
+) -> int:
     """Revoke the session of a refresh token, or with `everywhere` every session of its user.
 
-    A no-op for unknown, malformed or already revoked tokens. Returns how many
+    Only the session's current token revokes it, or its previous one within the grace
+    window (a client that lost the refresh answer); `everywhere` takes the current token
+    only. Anything else is a no-op, as are unknown and already revoked sessions; a token
+    that is not well formed is answered without a Firestore call. Returns how many
     sessions were revoked. Access tokens already issued live out their lifetime.
     """
     try:
@@ -240,15 +315,19 @@ def logout(db: Any, raw_token: str, now: datetime, everywhere: bool = False) -> 
     session = snapshot.to_dict()
     if session.get("revokedAt") is not None:
         return 0
-    if not (
-        tokens.same_digest(presented.digest, session.get("refreshTokenHash"))
-        or tokens.same_digest(presented.digest, session.get("previousTokenHash"))
+    current = tokens.same_digest(presented.digest, session.get("refreshTokenHash"))
+    if everywhere and current:
+        revoked = _revoke_all(db, session["userId"], now)
+        log("INFO", "logout everywhere", event="logout.everywhere", userId=session["userId"], clientAddress=address,
+            sessions=revoked)  # fmt: skip
+        return revoked
+    if everywhere or not (
+        current or _within_grace(session, presented.digest, settings.refresh_token_grace_seconds, now)
     ):
         return 0
-    if not everywhere:
-        ref.update({"revokedAt": now, "revokedReason": "logout"}, **bounded())
-        return 1
-    return _revoke_all(db, session["userId"], now)
+    ref.update({"revokedAt": now, "revokedReason": "logout"}, **bounded())
+    log("INFO", "logout", event="logout", userId=session["userId"], clientAddress=address)
+    return 1
 
 
 def _revoke_all(db: Any, user_id: str, now: datetime) -> int:

@@ -44,6 +44,28 @@ def verify_password(password: str, password_hash: str) -> bool:
     return matched and not too_long
 
 
+def cost_of(password_hash: str) -> int:
+    """The bcrypt cost a hash was made at (`$2b$12$...` is 12); 0 for a hash that is not bcrypt's."""
+    parts = password_hash.split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else 0
+
+
+def check_password(password: str, stored_hash: str | None, rounds: int) -> bool:
+    """Whether `password` matches `stored_hash` (None: there is no such account).
+
+    A refusal always costs one check at cost max(stored, `rounds`): a hash made at a
+    lower cost than the configured one is checked, then one check at the configured
+    cost is spent on top, so an old cheap hash answers no faster than an unknown e-mail.
+    """
+    if stored_hash is None:
+        burn_equivalent_time(rounds)
+        return False
+    matched = verify_password(password, stored_hash)
+    if not matched and cost_of(stored_hash) < rounds:
+        burn_equivalent_time(rounds)
+    return matched
+
+
 def burn_equivalent_time(rounds: int) -> None:
     """Spend one bcrypt check at cost `rounds`, so a path with no user to check costs what one with a user does."""
     bcrypt.checkpw(b"not-the-password", dummy_hash(rounds).encode("ascii"))

@@ -63,6 +63,15 @@ class Registration(Credentials):
         },
     )
 
+    registrationCode = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=MAX_TOKEN_CHARS),
+        metadata={
+            "description": "The deployment's one-time registration code, when it has one (a personal deployment "
+            "does: its deploy creates the owner's account with it); without one, omit it."
+        },
+    )
+
     @validates("password")
     def _strong(self, value: str, **_: Any) -> None:
         problems = []

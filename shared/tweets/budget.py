@@ -1,10 +1,10 @@
 """The capture budget: how many tweets a user may capture per minute and per day.
 
-One commit per request adds the request's tweets to the user's minute window
-(single captures and batch items have one each) and to the user's UTC-day window,
-and returns both new totals (increments whose results the commit returns, so there
-is no read). Tweets over either limit are refused and given back in a second
-commit, so the counters hold what was accepted.
+The user's minute window (single captures and batch items have one each) and UTC-day
+window are read first, in one batched read: a request with no room left is refused
+without writing anything. Otherwise one commit adds what fits and returns both new
+totals (the increments' results); tweets that parallel requests took the room of
+are given back in a second commit, so the counters hold what was accepted.
 """
 
 from __future__ import annotations
@@ -39,18 +39,24 @@ def reserve_captures(db: Any, user_id: str, count: int, budget: CaptureBudget, n
     """Count `count` captures against the user's minute and day windows; how many fit (the first ones)."""
     minute = counters.window(budget.scope, user_id, now, 60)
     day = counters.window("capture-day", user_id, now, DAY_SECONDS)
-    batch = db.batch()
-    counters.add(db, batch, minute, count)
-    counters.add(db, batch, day, count)
-    totals = [result.transform_results[0].integer_value for result in batch.commit(**bounded())]
-    room = {minute: budget.per_minute - (totals[0] - count), day: budget.per_day - (totals[1] - count)}
-    granted = max(0, min(count, *room.values()))
+    limits = {minute: budget.per_minute, day: budget.per_day}
+    used = [counters.count_of(snapshot) for snapshot in counters.read(db, [minute, day])]
+    room = {window: limit - spent for (window, limit), spent in zip(limits.items(), used, strict=True)}
+    asked = max(0, min(count, *room.values()))
+    if asked:
+        batch = db.batch()
+        counters.add(db, batch, minute, asked)
+        counters.add(db, batch, day, asked)
+        totals = counters.new_totals(batch.commit(**bounded()))
+        room = {window: limit - (total - asked) for (window, limit), total in zip(limits.items(), totals, strict=True)}
+    granted = max(0, min(asked, *room.values()))
+    if granted < asked:
+        refund = db.batch()
+        counters.add(db, refund, minute, granted - asked)
+        counters.add(db, refund, day, granted - asked)
+        refund.commit(**bounded())
     if granted == count:
         return Grant(count)
-    refund = db.batch()
-    counters.add(db, refund, minute, granted - count)
-    counters.add(db, refund, day, granted - count)
-    refund.commit(**bounded())
     binding = min(room, key=lambda window: room[window])
     return Grant(granted, counters.retry_after(binding, now))
 

@@ -69,6 +69,13 @@ def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[st
     return answer
 
 
+def _cursor_mac(key: str, user_id: str, payload: bytes) -> bytes:
+    """The cursor's 128-bit tag, under a key derived from the server key for cursors alone."""
+    from shared.accounts.tokens import derive_key
+
+    return hmac.new(derive_key(key, "listing-cursor"), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
+
+
 class BadCursor(Exception):
     """A listing cursor that this server did not hand to this user."""
 
@@ -84,7 +91,7 @@ class Cursor:
     def encode(self, user_id: str, key: str) -> str:
         """The opaque token a client sends back as `cursor`."""
         payload = json.dumps([self.created_at, self.order, self.doc_id], separators=(",", ":")).encode()
-        mac = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
+        mac = _cursor_mac(key, user_id, payload)
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
     @classmethod
@@ -95,8 +102,7 @@ class Cursor:
         except (binascii.Error, ValueError):
             raise BadCursor from None
         mac, payload = raw[:16], raw[16:]
-        expected = hmac.new(key.encode(), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
-        if len(mac) != 16 or not hmac.compare_digest(mac, expected):
+        if len(mac) != 16 or not hmac.compare_digest(mac, _cursor_mac(key, user_id, payload)):
             raise BadCursor
         created_at, order, doc_id = json.loads(payload)
         return cls(created_at, order, doc_id)

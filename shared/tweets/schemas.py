@@ -16,6 +16,12 @@ def _now_ms() -> int:
 
 
 SOURCES = (SOURCE, "archive")
+# After the host, only RFC 3986's characters (unreserved, reserved, percent-encodings): nothing a page
+# that shows the URL could read as markup (no quotes, angle brackets, braces, backslashes or spaces).
+_URI_CHARACTER = "[A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2}"
+TWEET_URL = HTTP_URL.replace("[!-~]*", f"(?:{_URI_CHARACTER})*")
+# An X username: letters, digits and underscores (15 at most today; older accounts may hold a few more).
+USERNAME = "[A-Za-z0-9_]{1,50}"
 MAX_URL_LENGTH = 2048
 MAX_BATCH_ITEMS = 100
 
@@ -37,11 +43,17 @@ class TweetCapture(Strict):
         load_default=None,
         allow_none=True,
         # Bounded like every other field, so that a stored tweet stays far below Firestore's 1 MiB a document.
-        validate=[Pattern(HTTP_URL, "Not a valid http(s) URL."), validate.Length(max=MAX_URL_LENGTH)],
-        metadata={"description": f"An absolute http(s) URL, at most {MAX_URL_LENGTH} characters."},
+        validate=[Pattern(TWEET_URL, "Not a valid http(s) URL."), validate.Length(max=MAX_URL_LENGTH)],
+        metadata={
+            "description": f"An absolute http(s) URL of RFC 3986 characters, at most {MAX_URL_LENGTH} characters."
+        },
     )
     tweetText = fields.String(required=True, validate=validate.Length(max=5000))
-    authorUsername = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    authorUsername = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=Pattern(USERNAME, "An X username: letters, digits and underscores, without the @."),
+    )
     authorDisplayName = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     timestamp = IsoTimestamp(load_default=None, allow_none=True)
     capturedAt = WholeNumber(load_default=_now_ms, validate=validate.Range(min=0, max=10**14))

@@ -80,10 +80,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "auth",
         request="Registration",
         needs_jwt=True,
+        rate_limited=True,
+        description=(
+            "A deployment with REGISTRATION_CODE or ALLOWED_EMAILS set is closed: the code (when set) is "
+            "spent by the one registration that presents it, and every refusal (a wrong or spent code, an "
+            "e-mail not allowed or already taken) is the same 403 after the same bcrypt hash. An open "
+            "deployment answers 409 for a taken e-mail. At most AUTH_RATE_LIMIT_PER_MINUTE requests per "
+            "client address per minute to each instance's register, login, refresh and logout."
+        ),
         answers=_answers(
             s201=Answer("The account was created.", "AuthGrant"),
-            s403=Answer("ALLOWED_EMAILS is set and does not list this address."),
-            s409=Answer("An account with this e-mail already exists."),
+            s403=Answer("A closed deployment refused this registration (one answer for every reason)."),
+            s409=Answer("An open deployment already has an account with this e-mail."),
         ),
     ),
     Endpoint(
@@ -94,18 +102,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         request="Credentials",
         needs_jwt=True,
         description=(
-            "Failed logins are limited per client address (an IPv4 address, an IPv6 /64) and per e-mail, "
-            "in 15-minute windows. After 5 failures an address waits 1, 2, 4, 8, 16, then 30 s between "
-            "attempts, and after 20 it is refused until the window ends; failures from one address never "
-            "refuse a correct login of the same e-mail from another. Only after 100 failures at one e-mail, "
-            "from all addresses together, do attempts at it wait 1, 2, 4, ... up to 60 s after the last "
-            "failure. Every refusal (401, 403, 429) takes one bcrypt check, like a wrong password."
+            "Failed logins are limited per client network (an IPv4 address; an IPv6 /64, /56 and /48 with 1, 2 "
+            "and 4 times the thresholds) and per e-mail, in 15-minute windows. After 5 failures a network waits "
+            "1, 2, 4, 8, 16, then 30 s between attempts, and after 20 it is refused until the window ends; "
+            "failures from one address never refuse a correct login of the same e-mail from another. After 100 "
+            "failures at one e-mail, from all addresses together, an address that has failed itself waits 1, 2, "
+            "4, ... up to 60 s after the last failure. Every 401 takes one bcrypt check at the stored or the "
+            "configured cost, whichever is higher; a 429 takes none and writes nothing."
         ),
         answers=_answers(
             s200=Answer("Logged in.", "AuthGrant"),
             s401=Answer("Unknown e-mail or wrong password (one answer for both)."),
             s403=Answer("The account is disabled."),
-            s429=Answer("Too many failed logins.", retry_after=True),
+            s429=Answer("Too many failed logins, or too many requests from this address.", retry_after=True),
         ),
     ),
     Endpoint(
@@ -115,6 +124,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "auth",
         request="RefreshRequest",
         needs_jwt=True,
+        rate_limited=True,
         answers=_answers(
             s200=Answer("A fresh access token.", "RefreshGrant"),
             s401=Answer("The refresh token is invalid, expired or revoked."),
@@ -128,6 +138,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "auth",
         request="LogoutRequest",
         needs_jwt=True,
+        rate_limited=True,
+        description=(
+            "Only the session's current refresh token revokes it (or its previous one within the grace window); "
+            "`everywhere` takes the current token only. Any other token changes nothing and is still a 204."
+        ),
         answers=_answers(s204=Answer("Logged out (also for an unknown or already revoked token).")),
     ),
     Endpoint(
@@ -171,8 +186,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         description=(
             "Up to 500 ids in one batched read: for each distinct id `published`, `queued` (stored, not yet on "
             "the topic), `failed` (the replay gave up), `unliked` or `absent`, and when it was captured. Another "
-            "user's captures are always `absent`."
+            "user's captures are always `absent`. Each distinct id counts against the user's read budget "
+            "(READ_LIMIT_PER_MINUTE, DAILY_READ_LIMIT; a request counts at least 10)."
         ),
+        rate_limited=True,
         answers=_answers(s200=Answer("One entry per distinct requested id.", "LookupResult")),
     ),
     Endpoint(
@@ -186,8 +203,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         needs_jwt=True,
         description=(
             "Paging from no cursor until `nextCursor` is null yields every capture exactly once, even while new "
-            "ones arrive (they appear on later pages). A cursor from another user or altered is a 400."
+            "ones arrive (they appear on later pages). A cursor from another user or altered is a 400. Each "
+            "document a page reads (`limit` + 1 at most) counts against the user's read budget "
+            "(READ_LIMIT_PER_MINUTE, DAILY_READ_LIMIT; a request counts at least 10); a page that might not fit "
+            "is a 429."
         ),
+        rate_limited=True,
         answers=_answers(s200=Answer("A page of captures and the cursor of the next one.", "TweetPage")),
     ),
     Endpoint(

@@ -114,10 +114,10 @@ def test_json_endpoints_document_their_error_statuses(document: dict[str, Any], 
 @pytest.mark.parametrize(
     ("path", "statuses"),
     [
-        ("/api/auth/register", {"201", "403", "409"}),
+        ("/api/auth/register", {"201", "403", "409", "429"}),
         ("/api/auth/login", {"200", "401", "403", "429"}),
-        ("/api/auth/refresh", {"200", "401", "403"}),
-        ("/api/auth/logout", {"204"}),
+        ("/api/auth/refresh", {"200", "401", "403", "429"}),
+        ("/api/auth/logout", {"204", "429"}),
         ("/api/tweets/capture", {"200", "401", "429"}),
     ],
 )

@@ -55,6 +55,10 @@ class Api:
         parsed = urllib.parse.urlsplit(base_url.rstrip("/"))
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ApiError(f"--api {base_url!r} is not an http(s) URL such as https://example.run.app")
+        if parsed.scheme == "http" and not is_loopback(parsed.hostname):
+            raise ApiError(
+                f"--api {base_url!r}: the password would travel in clear; use https:// (http:// only for this machine)"
+            )
         self.base_url = base_url.rstrip("/")
         self._scheme = parsed.scheme
         self._host = parsed.hostname
@@ -208,6 +212,18 @@ class Api:
     def close(self) -> None:
         """Close this thread's kept-alive connection (the others close with their threads)."""
         self._disconnect()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: `localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def backoff(attempt: int) -> float:

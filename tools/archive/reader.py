@@ -5,6 +5,11 @@ parts under `dataTypes.like.files[]`; each part is JavaScript assigning one JSON
 array, `window.YTD.like.partN = [ {"like": {...}}, ... ]`. The arrays are
 decoded one element at a time from a bounded buffer, so memory stays flat
 however many likes there are, and nothing is ever extracted to disk.
+
+The archive is untrusted input: what is read is capped (the manifest, each part and
+all parts together, counted as they decompress, so a zip bomb stops at the cap),
+a part must be named under `data/` (never `../` or an absolute path), and every
+malformed input, however deep its nesting, ends in one `ArchiveError` line.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 MANIFEST = "data/manifest.js"
@@ -25,6 +30,10 @@ LIKES = "data/like.js"
 CHUNK_CHARS = 64 * 1024
 # One element of a likes array is a tweet's text and two ids: far below this.
 MAX_ELEMENT_CHARS = 16 * 1024 * 1024
+# The real manifest.js is tens of kilobytes; a 25,000-like like.js about 10 MB. Far above both.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_PART_BYTES = 1024 * 1024 * 1024
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _WHITESPACE = " \t\r\n"
 
@@ -51,6 +60,45 @@ class Entry:
     value: Any
 
 
+class _Allowance:
+    """How many more bytes may be read of something; ArchiveError naming it once they run out."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.left = limit
+        self.what = what
+
+    def spend(self, amount: int) -> None:
+        """Count `amount` bytes read."""
+        self.left -= amount
+        if self.left < 0:
+            raise ArchiveError(f"{self.what} is larger than this tool reads: is it really an X data archive?")
+
+
+class _Capped(io.RawIOBase):
+    """A byte stream whose every read counts against allowances: decompression stops at the first one spent."""
+
+    def __init__(self, stream: IO[bytes], *allowances: _Allowance) -> None:
+        self._stream = stream
+        self._allowances = allowances
+
+    def readable(self) -> bool:
+        """Always: this wraps a stream being read."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Read into `buffer`, counting what came out."""
+        data = self._stream.read(len(buffer))
+        for allowance in self._allowances:
+            allowance.spend(len(data))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Close the wrapped stream too."""
+        self._stream.close()
+        super().close()
+
+
 class Archive:
     """An opened archive: its likes parts and a way to open each one."""
 
@@ -65,7 +113,8 @@ class Archive:
         return None if any(count is None for count in counts) else sum(counts)  # type: ignore[misc]
 
     def entries(self) -> Iterator[Entry]:
-        """Every element of every likes part, in order, streamed."""
+        """Every element of every likes part, in order, streamed (MAX_PART_BYTES each, MAX_TOTAL_BYTES in all)."""
+        total = _Allowance(MAX_TOTAL_BYTES, f"{self.label}: its likes parts together")
         for part in self.parts:
             try:
                 stream = self._open(part.file_name)
@@ -73,14 +122,21 @@ class Archive:
                 raise ArchiveError(
                     f"{self.label}: the manifest lists {part.file_name}, which is not in the archive"
                 ) from None
+            except _UNREADABLE as exc:
+                raise ArchiveError(f"{self.label}: {part.file_name} is damaged or unreadable ({exc})") from None
+            capped = _Capped(stream, _Allowance(MAX_PART_BYTES, f"{self.label}: {part.file_name}"), total)
             try:
-                with stream, io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict") as text:
+                with io.TextIOWrapper(io.BufferedReader(capped), encoding="utf-8-sig", errors="strict") as text:
                     for index, value in enumerate(iter_js_array(text, part.file_name)):
                         yield Entry(part.file_name, index, value)
-            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-                raise ArchiveError(f"{self.label}: {part.file_name} is damaged ({exc})") from None
+            except _UNREADABLE as exc:
+                raise ArchiveError(f"{self.label}: {part.file_name} is damaged or unreadable ({exc})") from None
             except UnicodeDecodeError:
                 raise ArchiveError(f"{self.label}: {part.file_name} is not UTF-8 text") from None
+
+
+# What reading a damaged, encrypted or unsupported zip member can raise (ArchiveError is ours, not one of them).
+_UNREADABLE = (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
 
 
 @contextmanager
@@ -93,7 +149,11 @@ def open_archive(path: Path) -> Iterator[Archive]:
         return
     if zipfile.is_zipfile(path):
         try:
-            with zipfile.ZipFile(path) as bundle:
+            bundle = zipfile.ZipFile(path)
+        except (*_UNREADABLE, ValueError) as exc:
+            raise ArchiveError(f"{path}: damaged zip archive ({exc})") from None
+        try:
+            with bundle:
                 yield _zip_archive(path, bundle)
         except zipfile.BadZipFile as exc:
             raise ArchiveError(f"{path}: damaged zip archive ({exc})") from None
@@ -155,8 +215,16 @@ def _parts(open_manifest: Callable[[], IO[bytes] | None], label: str) -> list[Pa
     stream = open_manifest()
     if stream is None:
         return None
-    with stream:
-        manifest = read_js_assignment(stream.read().decode("utf-8-sig", errors="replace"), f"{label}: {MANIFEST}")
+    try:
+        with stream:
+            raw = stream.read(MAX_MANIFEST_BYTES + 1)
+    except _UNREADABLE as exc:
+        raise ArchiveError(f"{label}: {MANIFEST} is damaged or unreadable ({exc})") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ArchiveError(
+            f"{label}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES // 1024 // 1024} MiB: not an X data archive"
+        )
+    manifest = read_js_assignment(raw.decode("utf-8-sig", errors="replace"), f"{label}: {MANIFEST}")
     files = ((manifest.get("dataTypes") or {}).get("like") or {}).get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, list) or not files:
         return None
@@ -164,6 +232,8 @@ def _parts(open_manifest: Callable[[], IO[bytes] | None], label: str) -> list[Pa
     for item in files:
         if not isinstance(item, dict) or not isinstance(item.get("fileName"), str):
             raise ArchiveError(f"{label}: {MANIFEST} lists a likes file without a fileName")
+        if not _inside_data(item["fileName"]):
+            raise ArchiveError(f"{label}: {MANIFEST} lists {item['fileName']!r}, which is not a file under data/")
         count = item.get("count")
         parts.append(
             Part(
@@ -175,14 +245,32 @@ def _parts(open_manifest: Callable[[], IO[bytes] | None], label: str) -> list[Pa
     return parts
 
 
+def _inside_data(name: str) -> bool:
+    """Whether a part's name is a plain relative path under `data/`: no `..`, no absolute path, no backslash."""
+    path = PurePosixPath(name)
+    return (
+        len(path.parts) >= 2
+        and path.parts[0] == "data"
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and "\\" not in name
+        and ":" not in name
+        and name.isprintable()
+    )
+
+
 def read_js_assignment(text: str, label: str) -> Any:
     """The JSON value of a small `window.NAME = VALUE;` file (the manifest), trailing commas tolerated."""
     body = _after_assignment(text, label).rstrip().removesuffix(";")
     try:
         return json.loads(body)
+    except RecursionError:
+        raise ArchiveError(f"{label} is not valid: nested too deeply") from None
     except json.JSONDecodeError:
         try:
             return json.loads(_TRAILING_COMMA.sub(r"\1", body))
+        except RecursionError:
+            raise ArchiveError(f"{label} is not valid: nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise ArchiveError(f"{label} is not valid ({exc.msg} at line {exc.lineno})") from None
 
@@ -248,6 +336,8 @@ def iter_js_array(text: IO[str], label: str, chunk_chars: int = CHUNK_CHARS) -> 
                     # A value that ends with the buffer may continue in the next chunk (a number, say).
                     if end < len(buffer) or eof:
                         break
+                except RecursionError:
+                    raise ArchiveError(f"{label} is not valid: like number {index + 1} is nested too deeply") from None
                 except json.JSONDecodeError as exc:
                     if eof:
                         raise ArchiveError(
@@ -271,6 +361,8 @@ def iter_js_array(text: IO[str], label: str, chunk_chars: int = CHUNK_CHARS) -> 
             if not separator:
                 raise ArchiveError(f"{label} is truncated: it ends inside the likes array, after {index} likes")
             raise ArchiveError(f"{label} is not valid: expected , or ] after like number {index}")
-    rest = buffer[pos:] + text.read()
-    if rest.strip().strip(";").strip():
-        raise ArchiveError(f"{label} is not valid: unexpected text after the likes array")
+    rest = buffer[pos:]
+    while rest:  # read on in chunks: what follows the array may be large, and only blanks and ";" may follow
+        if rest.strip(_WHITESPACE + ";"):
+            raise ArchiveError(f"{label} is not valid: unexpected text after the likes array")
+        rest = text.read(chunk_chars)
