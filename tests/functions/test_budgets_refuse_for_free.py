@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -10,13 +9,13 @@ import pytest
 
 from devtools import opscenarios
 from devtools.opscenarios import Counting
-from tests.support import PROJECT, function_client, register, tweet_body
+from tests.support import function_client, register, tweet_body
 
 
 @pytest.fixture(name="counting")
 def _counting(setenv: Callable[..., None]) -> Counting:
     """The instance's Firestore client, replaced by one whose RPCs are counted."""
-    return Counting.install(PROJECT, os.environ["FIRESTORE_DATABASE"], function_client, setenv)
+    return Counting.start(function_client, setenv)
 
 
 def test_a_capture_over_its_budget_writes_nothing(setenv: Any, counting: Counting) -> None:

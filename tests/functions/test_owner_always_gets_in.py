@@ -9,7 +9,6 @@ function runs, on the real emulator); the rest goes through the login entry poin
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from shared import counters, errors
 from shared.accounts import auth, login_limits
 from shared.config import get_settings
 from shared.db import USERS
-from tests.support import PROJECT, STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
+from tests.support import STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
 
 WRONG = "Wrong-Password-1"
 
@@ -137,7 +136,7 @@ def test_parallel_logins_from_one_address_cannot_pass_the_limit(db: Any, monkeyp
 def test_a_refused_login_runs_no_bcrypt_and_writes_nothing(setenv: Any, db: Any, monkeypatch: Any) -> None:
     """A login refused by its limiter answers 429 with Retry-After, after no bcrypt check and no write."""
     _clear_of_window_end()
-    counting = Counting.install(PROJECT, os.environ["FIRESTORE_DATABASE"], function_client, setenv)
+    counting = Counting.start(function_client, setenv)
     email = new_email()
     register(email=email)
     address = "203.0.113.92"
