@@ -54,13 +54,11 @@ class Grant:
 def _session_document(user_id: str, session_id: str, settings: Settings, now: datetime) -> tuple[dict, str]:
     from google.cloud import firestore
 
-    seed = tokens.new_nonce()
-    nonce = tokens.generation_nonce(seed, 0)
-    refresh_token = tokens.derive_refresh_token(settings.require_jwt_secret(), session_id, nonce)
+    seed = tokens.new_seed()
+    refresh_token = tokens.session_token(settings.require_jwt_secret(), session_id, seed, 0)
     document = {
         "userId": user_id,
         "refreshTokenHash": tokens.hash_refresh_token(refresh_token),
-        "nonce": nonce,
         "seed": seed,
         "generation": 0,
         "previousTokenHash": None,
@@ -253,15 +251,12 @@ def _refresh_rotating(
             _require_active(db, session["userId"])
             active_checked = True
         if tokens.same_digest(presented.digest, session.get("refreshTokenHash")):
-            generation = session.get("generation", 0) + 1
-            seed = session.get("seed")
-            nonce = tokens.generation_nonce(seed, generation) if seed else tokens.new_nonce()
-            new_token = tokens.derive_refresh_token(key, presented.session_id, nonce)
+            generation = session["generation"] + 1
+            new_token = tokens.session_token(key, presented.session_id, session["seed"], generation)
             try:
                 ref.update(
                     {
                         "refreshTokenHash": tokens.hash_refresh_token(new_token),
-                        "nonce": nonce,
                         "generation": generation,
                         "previousTokenHash": presented.digest,
                         "rotatedAt": now,
@@ -274,16 +269,10 @@ def _refresh_rotating(
                 continue  # another refresh won the race: re-read and take the grace path
             return _grant(session["userId"], settings, now, refresh_token=new_token)
         if _within_grace(session, presented.digest, settings.refresh_token_grace_seconds, now):
-            current = tokens.derive_refresh_token(key, presented.session_id, session["nonce"])
+            current = tokens.session_token(key, presented.session_id, session["seed"], session["generation"])
             if tokens.same_digest(tokens.hash_refresh_token(current), session.get("refreshTokenHash")):
                 return _grant(session["userId"], settings, now, refresh_token=current)
-        retired = tokens.same_digest(presented.digest, session.get("previousTokenHash")) or (
-            session.get("seed") is not None
-            and tokens.was_issued(
-                key, presented.session_id, session["seed"], session.get("generation", 0), presented.digest
-            )
-        )
-        if not retired:
+        if not tokens.was_issued(key, presented.session_id, session["seed"], session["generation"], presented.digest):
             raise errors.Unauthorized(_INVALID_REFRESH)  # never this session's token: it proves nothing, ends nothing
         # The retired token came back after its grace: someone else may hold it. End the whole session.
         ref.update({"revokedAt": now, "revokedReason": "refresh token reuse"}, **bounded())

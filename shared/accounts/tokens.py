@@ -1,9 +1,10 @@
 """Access tokens (JWT HS256) and opaque refresh tokens.
 
 A refresh token reads `rt1.<session id>.<secret>`: the session id lets refresh find
-its session with one direct document read, and the secret is an HMAC of a fresh
-256-bit nonce, so a rotated token can be re-derived for a retry within the grace
-window while Firestore keeps only the token's SHA-256 hash and the nonce.
+its session with one direct document read, and the secret is an HMAC of the
+session's secret 256-bit seed and the token's generation. Firestore keeps only the
+current token's SHA-256 hash, the seed and the generation: the current token can be
+re-derived for a retry within the grace window, and a retired one told from a forged one.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
-def new_nonce() -> str:
-    """A fresh 256-bit random value (a session's seed; the nonce of a session made before seeds)."""
+def new_seed() -> str:
+    """A session's secret seed: 256 random bits from which every refresh token of the session derives."""
     return secrets.token_urlsafe(32)
 
 
@@ -111,7 +112,7 @@ MAX_GENERATIONS_CHECKED = 2_000
 def was_issued(key: str, session_id: str, seed: str, generations: int, digest: str) -> bool:
     """Whether `digest` is the hash of this session's token of some generation before `generations`."""
     return any(
-        same_digest(digest, hash_refresh_token(derive_refresh_token(key, session_id, generation_nonce(seed, g))))
+        same_digest(digest, hash_refresh_token(session_token(key, session_id, seed, g)))
         for g in range(max(0, generations - MAX_GENERATIONS_CHECKED), generations)
     )
 
@@ -123,6 +124,11 @@ def derive_key(key: str, label: str) -> bytes:
     digests each use their own derived key, so no value made for one purpose verifies as another.
     """
     return hmac.new(key.encode(), f"tweet-capture-api/{label}".encode(), hashlib.sha256).digest()
+
+
+def session_token(key: str, session_id: str, seed: str, generation: int) -> str:
+    """The refresh token of a session's `generation` (0 at login, +1 at each rotation)."""
+    return derive_refresh_token(key, session_id, generation_nonce(seed, generation))
 
 
 def derive_refresh_token(key: str, session_id: str, nonce: str) -> str:

@@ -241,7 +241,7 @@ def test_refresh_refuses_dead_tokens(mutate: str, db: Any) -> None:
     elif mutate == "access-token":
         token = user["accessToken"]
     else:
-        token = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_nonce())
+        token = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_seed())
     response = _post("refresh", {"refreshToken": token})
     assert response.status_code == 401
     assert response.mimetype == PROBLEM

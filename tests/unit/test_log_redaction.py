@@ -11,7 +11,7 @@ from shared.logs import JsonFormatter
 from tests.support import JWT_KEY
 
 ACCESS_TOKEN = tokens.create_access_token("user-1", JWT_KEY, datetime.now(UTC), 60)
-REFRESH_TOKEN = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_nonce())
+REFRESH_TOKEN = tokens.derive_refresh_token(JWT_KEY, tokens.new_session_id(), tokens.new_seed())
 
 
 def _line(message: str, **fields: object) -> str:

@@ -74,7 +74,7 @@ def test_unacceptable_access_tokens_are_refused(token: str) -> None:
 def test_refresh_token_is_opaque_and_long() -> None:
     """A refresh token carries at least 256 bits and parses back to its session."""
     session_id = tokens.new_session_id()
-    token = tokens.derive_refresh_token(KEY, session_id, tokens.new_nonce())
+    token = tokens.derive_refresh_token(KEY, session_id, tokens.new_seed())
     assert len(token.split(".")[2]) >= 43  # 32 bytes in base64url
     assert tokens.parse_refresh_token(token).session_id == session_id
 
