@@ -87,10 +87,8 @@ def _origins(setting: Setting, raw: str) -> tuple[str, ...]:
 
 
 def _emails(setting: Setting, raw: str) -> frozenset[str] | None:
-    from shared.accounts.emails import normalize_email
-
     emails = _list(raw)
-    return frozenset(normalize_email(e) for e in emails) if emails else None
+    return frozenset(emails) if emails else None
 
 
 def _list(raw: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared import errors
 from shared.accounts import login_limits, passwords, tokens
+from shared.accounts.emails import normalize_email
 from shared.config import Settings
 from shared.db import EMAILS, MAX_CONFLICT_ROUNDS, SESSIONS, USERS, bounded, key_digest
 from shared.logs import log
@@ -83,7 +84,8 @@ def _email_tag(email: str, settings: Settings) -> str:
 
 
 def _may_register(email: str, code: str | None, settings: Settings) -> bool:
-    if settings.allowed_emails is not None and email not in settings.allowed_emails:
+    allowed = settings.allowed_emails
+    if allowed is not None and email not in {normalize_email(entry) for entry in allowed}:
         return False
     expected = settings.registration_code.strip()
     return not expected or (code is not None and hmac.compare_digest(code.encode(), expected.encode()))
