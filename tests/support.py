@@ -185,15 +185,15 @@ class PublishesOneByOne:
         return outcomes
 
 
-def count_bcrypt_checks(monkeypatch: Any) -> list[int]:
-    """A list that gains an entry for every bcrypt check from now on (the real check still runs)."""
+def count_bcrypt_checks(monkeypatch: Any) -> list[bytes]:
+    """A list that gains the hash of every bcrypt check from now on (the real check still runs)."""
     import bcrypt
 
-    checks: list[int] = []
+    checks: list[bytes] = []
     real_checkpw = bcrypt.checkpw
 
     def counted_checkpw(password: bytes, hashed: bytes) -> bool:
-        checks.append(1)
+        checks.append(hashed)
         return real_checkpw(password, hashed)
 
     monkeypatch.setattr(bcrypt, "checkpw", counted_checkpw)
