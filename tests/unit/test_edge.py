@@ -26,8 +26,8 @@ from shared import errors
 from shared.accounts import schemas as account_schemas
 from shared.accounts import tokens
 from shared.tweets import schemas as tweet_schemas
-from shared.web.edge import MAX_BODY_BYTES, authenticated_user, edge, json_response, load, read_json
-from shared.web.endpoints import ENDPOINTS
+from shared.web.edge import authenticated_user, edge, json_response, load, read_json
+from shared.web.endpoints import ENDPOINTS, MAX_BODY_BYTES
 from tests.support import JWT_KEY, STRONG_PASSWORD, tweet_body, valid_body
 
 LIMIT = MAX_BODY_BYTES  # the limit the reading tests pass; each endpoint checks its own (test_hostile_input)
