@@ -1,4 +1,5 @@
 # Two commands do all the set-up on a fresh machine: `make dev` and `make test`.
+# `make check` is the edit-test loop: unit, functions and integration tests, no lint, no processes.
 PYTHON ?= python3
 VENV   := .venv
 ARCHIVE_SIZES ?= 25548,100000
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 # Three workers, one test file each at a time: the suite mostly waits on emulators and processes.
 PYTEST_ARGS ?= -n 3 --dist loadfile
 
-.PHONY: dev test lint bench bench-archive soak clean
+.PHONY: dev check test lint bench bench-archive soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -20,7 +21,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 dev: $(STAMP) ## Emulators + every function behind http://127.0.0.1:8080 (Ctrl-C stops all)
 	$(VENV)/bin/python -m devtools.serve
 
-test: $(STAMP) ## Lint, then the whole suite (starts its own emulators)
+check: $(STAMP) ## The edit-test loop: unit, functions and integration tests (under two minutes)
+	$(VENV)/bin/python -m pytest tests/unit tests/functions tests/integration $(PYTEST_ARGS)
+
+test: $(STAMP) ## Lint, then the whole suite, as CI runs it (starts its own emulators and processes)
 	bash devtools/ensure-system-packages.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -1,4 +1,7 @@
-"""Fixtures for every test: an isolated environment, emulators started once per session."""
+"""Fixtures for every test: an isolated environment; emulators started once per session for those that ask.
+
+tests/functions and tests/integration ask for `backends` in their own conftest.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,6 @@ import pytest
 from shared import clients, config, health
 from shared.accounts import throttle
 from tests.support import JWT_KEY, PROJECT, Emulators, start_emulators
-
-# Test folders whose every test runs on the session emulators, with a database of its own.
-ON_EMULATORS = frozenset({"functions", "integration"})
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +40,11 @@ def _isolated_env() -> Iterator[None]:
 
 
 @pytest.fixture(name="setenv")
-def _setenv() -> Callable[..., None]:
-    """Set configuration variables for this test and reload the settings (the only way tests change them)."""
+def _setenv(_isolated_env: None) -> Callable[..., None]:
+    """Set configuration variables for this test and reload the settings (the only way tests change them).
+
+    After the environment is isolated, so every change ends with the test.
+    """
 
     def setenv(**values: str) -> None:
         os.environ.update(values)
@@ -75,13 +78,6 @@ def _backends(emulators: Emulators, setenv: Callable[..., None], uid: str) -> Em
     setenv(**emulators.env(), FIRESTORE_DATABASE=f"test-{uid}")
     clients.reset()
     return emulators
-
-
-@pytest.fixture(autouse=True)
-def _on_emulators(request: pytest.FixtureRequest, _isolated_env: None) -> None:
-    """Tests under tests/functions and tests/integration always run on the emulators."""
-    if request.node.path.parent.name in ON_EMULATORS:
-        request.getfixturevalue("backends")
 
 
 @pytest.fixture(name="db")

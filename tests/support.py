@@ -21,13 +21,11 @@ from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
 from shared import clients
 from shared.tweets.publish import PublishFailed, PubSubPublisher, TweetMessage, topic_path
-from shared.web.endpoints import ENDPOINTS
+from shared.web.endpoints import ENDPOINTS, Endpoint
 
 __all__ = [
-    "BEARER_ENDPOINTS",
-    "GET_ENDPOINTS",
+    "HTTP_ENDPOINTS",
     "JWT_KEY",
-    "POST_ENDPOINTS",
     "PROJECT",
     "ROOT",
     "STRONG_PASSWORD",
@@ -36,7 +34,7 @@ __all__ = [
     "PublishesOneByOne",
     "assert_problem",
     "decode",
-    "endpoint_ids",
+    "endpoint_id",
     "function_client",
     "headless_chromium",
     "new_email",
@@ -48,6 +46,8 @@ __all__ = [
     "topic_publisher",
     "tweet_body",
     "tweet_id",
+    "valid_body",
+    "ways_in",
 ]
 
 PROJECT = "demo-tweet-capture"
@@ -56,24 +56,19 @@ JWT_KEY = "test-key-" + "k" * 40
 STRONG_PASSWORD = "Correct-Horse-9"
 PROBLEM = "application/problem+json"
 
-# (target, path) of every HTTP endpoint, as its own function at "/" and through the `api` router.
-POST_ENDPOINTS = [
-    *((e.entry_point, "/") for e in ENDPOINTS if e.request and e.entry_point),
-    *(("api", e.path) for e in ENDPOINTS if e.request and e.path),
-]
-GET_ENDPOINTS = [
-    *((e.entry_point, "/") for e in ENDPOINTS if "GET" in e.methods and e.entry_point),
-    *(("api", e.path) for e in ENDPOINTS if "GET" in e.methods and e.path),
-]
-BEARER_ENDPOINTS = [
-    *((e.entry_point, "/") for e in ENDPOINTS if e.bearer and e.entry_point),
-    *(("api", e.path) for e in ENDPOINTS if e.bearer and e.path),
-]
+# Every declared HTTP endpoint: each served by its own function, and the router's own pages.
+HTTP_ENDPOINTS = [e for e in ENDPOINTS if e.kind == "http" and e.methods]
 
 
-def endpoint_ids(endpoints: list[tuple[str, str]]) -> list[str]:
-    """Readable test ids for (target, path) pairs."""
-    return [f"{target}{path}" for target, path in endpoints]
+def ways_in(endpoint: Endpoint) -> list[tuple[str, str]]:
+    """(target, path) pairs that reach `endpoint`: its own function at "/", and the `api` router at its path."""
+    own = [(endpoint.entry_point, "/")] if endpoint.entry_point else []
+    return [*own, *([("api", endpoint.path)] if endpoint.path else [])]
+
+
+def endpoint_id(endpoint: Endpoint) -> str:
+    """A readable test id for an endpoint."""
+    return endpoint.entry_point or endpoint.path or "?"
 
 
 def assert_problem(response: Any, *statuses: int) -> dict[str, Any]:
@@ -148,6 +143,22 @@ def server_env(emulators: Emulators, **overrides: str) -> dict[str, str]:
     return server.server_env(emulators.env(), PROJECT, JWT_KEY, **{"BCRYPT_ROUNDS": "4", **overrides})
 
 
+def valid_body(entry_point: str) -> dict[str, Any]:
+    """A fresh body the endpoint's request schema accepts, for tests that then break one part of it."""
+    refresh_token = "rt1." + "0" * 32 + ".not-a-live-token"
+    bodies = {
+        "register": lambda: {"email": new_email(), "password": STRONG_PASSWORD},
+        "login": lambda: {"email": new_email(), "password": STRONG_PASSWORD},
+        "refresh": lambda: {"refreshToken": refresh_token},
+        "logout": lambda: {"refreshToken": refresh_token},
+        "capture": tweet_body,
+        "capture_batch": lambda: {"tweets": [tweet_body(), tweet_body()]},
+        "lookup": lambda: {"tweetIds": [tweet_id(), tweet_id()]},
+        "unlike": lambda: {"tweetId": tweet_id()},
+    }
+    return bodies[entry_point]()
+
+
 def register(client: FlaskClient | None = None, email: str | None = None) -> dict[str, Any]:
     """Register a fresh account through the register function; its JSON response."""
     client = client or function_client("register")
@@ -174,15 +185,15 @@ class PublishesOneByOne:
         return outcomes
 
 
-def count_bcrypt_checks(monkeypatch: Any) -> list[int]:
-    """A list that gains an entry for every bcrypt check from now on (the real check still runs)."""
+def count_bcrypt_checks(monkeypatch: Any) -> list[bytes]:
+    """A list that gains the hash of every bcrypt check from now on (the real check still runs)."""
     import bcrypt
 
-    checks: list[int] = []
+    checks: list[bytes] = []
     real_checkpw = bcrypt.checkpw
 
     def counted_checkpw(password: bytes, hashed: bytes) -> bool:
-        checks.append(1)
+        checks.append(hashed)
         return real_checkpw(password, hashed)
 
     monkeypatch.setattr(bcrypt, "checkpw", counted_checkpw)

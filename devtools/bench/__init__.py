@@ -6,9 +6,8 @@ prints a table and writes the numbers to bench-results.json. Not part of the tes
 suite; nothing here is deployed.
 
 1. Cold start of every function (`coldstart`): process spawn to first successful
-   response, the baseline of importing its client libraries in a fresh interpreter
-   (same rounds), the import time of `main`, which client libraries the first
-   request imported (in-process) and every import of one real cold process.
+   response, against the baseline of importing its client libraries in a fresh
+   interpreter (same rounds).
 2. Capture latency (sequential, keep-alive) and throughput (8 clients); the same
    entry point in-process through a test client, to split HTTP from handler time.
 3. The floor of a capture: its Firestore and Pub/Sub calls issued directly by

@@ -1,7 +1,7 @@
 """1. Cold start of every function: process spawn to first successful response, against import baselines.
 
-Also the baseline of importing its client libraries in a fresh interpreter (same
-rounds), and one real cold process per target under PYTHONPROFILEIMPORTTIME.
+The baseline is a fresh interpreter importing the function's client libraries,
+measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
-from devtools import importtime
-from devtools.bench import coldtable, imports, targets
+from devtools.bench import targets
 from devtools.bench.context import TARGETS, Measurement, Run
+from devtools.bench.report import p, table
 from devtools.bench.request import RequestSpec, server_latencies
 from devtools.bench.stats import bounded, rounded_ms, summarize, timed
 from devtools.server import FunctionServer
@@ -67,18 +68,13 @@ def _warm_requests(run: Run, server: FunctionServer, target: str) -> list[float]
     return warm
 
 
-def cold_once(run: Run, target: str, profile: bool = False) -> dict[str, Any]:
-    """One cold start of `target`; with `profile`, every import the process made instead of warm requests."""
+def cold_once(run: Run, target: str) -> dict[str, Any]:
+    """One cold start of `target`, then the same request again to the warm process."""
     spec = targets.first_request(run, target)
-    env = targets.cold_env(run, target)
-    if profile:
-        env["PYTHONPROFILEIMPORTTIME"] = "1"  # the process's imports, master and worker, go to its log
-    server = run.server(target, env)
+    server = run.server(target, targets.cold_env(run, target))
     try:
         server.spawn()
         cold = _first_success(server, spec)
-        if profile:
-            return {"cold_s": cold, "forest": importtime.parse(server.output().splitlines())}
         warm = _warm_requests(run, server, target)
         handler = server_latencies(server.output())
         return {"cold_s": cold, "warm_s": warm, "first_handler_s": handler[0] if handler else None}
@@ -133,32 +129,59 @@ def cold_starts(run: Run) -> None:
     }
 
 
-def _profile_report(run: Run, target: str) -> dict[str, Any]:
-    """Every import of one cold process of `target`, by package."""
-    profiled = cold_once(run, target, profile=True)
-    forest: list[importtime.ImportNode] = profiled["forest"]
-    totals = importtime.package_totals(forest)
-    return {
-        "cold_ms_while_profiling": round(profiled["cold_s"] * 1000, 1),
-        "imports_ms": round(sum(node.cumulative_us for node in forest) / 1000, 1),
-        "heaviest": [[name, round(us / 1000, 1)] for name, us in importtime.heaviest(totals, 6)],
-        "pubsub_imported": any(name.startswith("google.cloud.pubsub") for name in totals),
-        "firestore_imported": any(name.startswith("google.cloud.firestore") for name in totals),
-    }
+HEADERS = [
+    "target", "cold", "min", "clients", "base", "cold-base", "<=150", "min-min", "ff+base", "cold-(ff+base)",
+    "1st handler", "warm",
+]  # fmt: skip
+LEGEND = (
+    "   all ms. base: fresh `python -c 'import <clients>'` (fs = google.cloud.firestore, ps = pubsub_v1),"
+    " measured in the same rounds; min-min: best cold run - best base run;\n   ff+base: base plus"
+    " functions_framework; 1st handler: the first request's handler time (access log); warm: the same request again."
+)
 
 
-def cold_import_profile(run: Run) -> None:
-    """One more cold start per target under PYTHONPROFILEIMPORTTIME: every import the real process made."""
-    run.results["cold_import_profile"] = {target: _profile_report(run, target) for target in TARGETS}
+def _row(target: str, cold: Mapping[str, Any]) -> list[Any]:
+    """One target's line of the cold-start table."""
+    return [
+        target,
+        cold.get("cold_ms"),
+        min(cold["cold_runs_ms"]) if cold.get("cold_runs_ms") else None,
+        {"firestore": "fs", "firestore+pubsub": "fs+ps"}.get(cold.get("baseline", "")),
+        cold.get("baseline_ms"),
+        cold.get("over_baseline_ms"),
+        {True: "yes", False: "NO"}.get(cold.get("within_target")),
+        cold.get("min_over_baseline_min_ms"),
+        cold.get("functions_framework_and_clients_ms"),
+        cold.get("over_functions_framework_and_clients_ms"),
+        cold.get("first_handler_ms"),
+        cold.get("warm_same_request_ms"),
+    ]
+
+
+def render(results: Mapping[str, Any]) -> list[str]:
+    """The baselines and section 1 of the report."""
+    out = []
+    if base := results.get("baselines"):
+        out.append("\n== Baselines: fresh interpreter, wall ms (p50 / min) ==")
+        out.append("  " + "; ".join(f"{n}: {p(s)} / {p(s, 'min')}" for n, s in base.items()))
+    cold = results.get("cold_start", {})
+    if not cold:
+        return out
+    runs = results.get("plan", {}).get("cold_runs")
+    out.append(
+        f"\n== 1. Cold start: spawn -> first successful response, median of {runs} "
+        f"(BCRYPT_ROUNDS=4 here; target: <= baseline + {targets.COLD_TARGET_MS:.0f} ms) =="
+    )
+    out.append(LEGEND)
+    out.append(table(HEADERS, [_row(t, cold.get(t, {})) for t in TARGETS]))
+    out.append("  runs (ms): " + "; ".join(f"{t} {cold[t]['cold_runs_ms']}" for t in TARGETS if t in cold))
+    return out
 
 
 MEASUREMENT = Measurement(
     phases=(
-        ("import main", imports.import_times),
         ("prepare tokens", targets.prepare_tokens),
-        ("first request in-process", imports.first_request_imports),
         ("cold starts", cold_starts),
-        ("cold start import profile", cold_import_profile),
     ),
-    render=coldtable.render,
+    render=render,
 )

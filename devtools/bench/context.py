@@ -36,7 +36,6 @@ class Plan:
 
     cold_runs: int = 5
     warm_after_cold: int = 3
-    import_runs: int = 3
     captures: int = 300
     throughput_captures: int = 400
     throughput_clients: int = 8
@@ -53,7 +52,7 @@ class Plan:
 
 
 QUICK = Plan(
-    cold_runs=2, warm_after_cold=2, import_runs=1, captures=60,
+    cold_runs=2, warm_after_cold=2, captures=60,
     throughput_captures=80, preflights=30, auth=4, refreshes=10, micro=200, bcrypt_checks=2,
     batches=10, throughput_batches=16, lookups=20, listing_items=2000, listing_passes=1,
 )  # fmt: skip

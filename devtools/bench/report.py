@@ -28,11 +28,6 @@ def p(stats: Mapping[str, Any] | None, key: str = "p50") -> Any:
     return (stats or {}).get(key)
 
 
-def packages(pairs: list[list[Any]] | None) -> str:
-    """`name ms, name ms` of (package, milliseconds) pairs."""
-    return ", ".join(f"{name} {ms}" for name, ms in pairs or [])
-
-
 def _header(results: Mapping[str, Any]) -> list[str]:
     machine = results.get("machine", {})
     libs = ", ".join(f"{k} {v}" for k, v in machine.get("libraries", {}).items())

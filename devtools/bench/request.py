@@ -50,10 +50,6 @@ class RequestSpec:
         if not ok:
             raise RuntimeError(f"{self.method} {self.path}: {response.status_code} {response.text[:300]}")
 
-    def to_json(self) -> str:
-        """The request for devtools.firstrequest."""
-        return json.dumps({"method": self.method, "path": self.path, "headers": self.headers, "body": self.body})
-
 
 def tick_event() -> tuple[dict[str, str], str]:
     """A Cloud Scheduler tick as Eventarc delivers it, with a text body."""

@@ -25,7 +25,7 @@ def prepare_tokens(run: Run) -> None:
     run.tokens.login_email = first["email"]
     run.tokens.refresh_token = first["refreshToken"]
     run.tokens.access_token = first["accessToken"]
-    count = plan.cold_runs * (1 + plan.warm_after_cold) + 4  # + in-process probe, import profile
+    count = plan.cold_runs * (1 + plan.warm_after_cold)
     run.tokens.logout_tokens = [run.register_account()["refreshToken"] for _ in range(count)]
     run.tokens.refresh_tokens = [run.register_account()["refreshToken"] for _ in range(count)]
 

@@ -1,4 +1,4 @@
-"""CORS on every HTTP entry point: preflights, admitted and refused origins, errors included."""
+"""CORS on every HTTP endpoint: preflights, admitted and refused origins, errors included."""
 
 from __future__ import annotations
 
@@ -10,30 +10,21 @@ from werkzeug.datastructures import Headers
 
 from devtools.emulators import free_port
 from shared import clients
-from tests.support import STRONG_PASSWORD, function_client, new_email, register, tweet_body
+from shared.web.endpoints import Endpoint
+from tests.support import (
+    HTTP_ENDPOINTS,
+    STRONG_PASSWORD,
+    endpoint_id,
+    function_client,
+    new_email,
+    register,
+    tweet_body,
+    ways_in,
+)
 
 EXTENSION = "chrome-extension://" + "abcdefghijklmnop" * 2
 OTHER_EXTENSION = "chrome-extension://" + "ponmlkjihgfedcba" * 2
 LOCAL_PAGE = "http://localhost:3000"
-
-# (target, path, method) for every HTTP endpoint, per-function and through `api`.
-ENDPOINTS = [
-    ("register", "/", "POST"),
-    ("login", "/", "POST"),
-    ("refresh", "/", "POST"),
-    ("logout", "/", "POST"),
-    ("capture", "/", "POST"),
-    ("health", "/", "GET"),
-    ("api", "/api/auth/register", "POST"),
-    ("api", "/api/auth/login", "POST"),
-    ("api", "/api/auth/refresh", "POST"),
-    ("api", "/api/auth/logout", "POST"),
-    ("api", "/api/tweets/capture", "POST"),
-    ("api", "/api/health", "GET"),
-    ("api", "/api/openapi.json", "GET"),
-    ("api", "/api/docs", "GET"),
-]
-ENDPOINT_IDS = [f"{target}{path}" for target, path, _ in ENDPOINTS]
 
 
 def _preflight(target: str, path: str, method: str, origin: str) -> Any:
@@ -68,43 +59,35 @@ def _assert_refused(headers: Headers) -> None:
     assert "origin" in _tokens(headers.get("Vary"))
 
 
-@pytest.mark.parametrize("origin", [EXTENSION, OTHER_EXTENSION, LOCAL_PAGE])
-@pytest.mark.parametrize(("target", "path", "method"), ENDPOINTS, ids=ENDPOINT_IDS)
-def test_preflight_admits_default_origins(target: str, path: str, method: str, origin: str) -> None:
-    """By default any extension id and the local dev page get a full 204 preflight answer."""
-    response = _preflight(target, path, method, origin)
-    assert response.status_code == 204
-    assert response.get_data() == b""
-    _assert_admitted(response.headers, origin)
-    assert method.lower() in _tokens(response.headers.get("Access-Control-Allow-Methods"))
-    assert {"authorization", "content-type"} <= _tokens(response.headers.get("Access-Control-Allow-Headers"))
-    assert int(response.headers["Access-Control-Max-Age"]) > 0
-    assert {"origin", "access-control-request-method", "access-control-request-headers"} <= _tokens(
-        response.headers.get("Vary")
-    )
+@pytest.mark.parametrize("endpoint", HTTP_ENDPOINTS, ids=endpoint_id)
+def test_preflight_answers_by_origin(endpoint: Endpoint) -> None:
+    """Every endpoint, both ways in, answers a preflight with a 204: full for an admitted origin, bare otherwise.
 
-
-@pytest.mark.parametrize(
-    "origin", ["https://evil.example", "null", "chrome-extension://abc/evil", "http://localhost:3001"]
-)
-@pytest.mark.parametrize(("target", "path", "method"), ENDPOINTS, ids=ENDPOINT_IDS)
-def test_preflight_ignores_origins_not_admitted(target: str, path: str, method: str, origin: str) -> None:
-    """A preflight from an origin not admitted gets a 204 with no Access-Control-* header."""
-    response = _preflight(target, path, method, origin)
-    assert response.status_code == 204
-    _assert_refused(response.headers)
+    Which origins are admitted is tested case by case in tests/unit/test_cors.py.
+    """
+    method = endpoint.methods[0]
+    for target, path in ways_in(endpoint):
+        admitted = _preflight(target, path, method, EXTENSION)
+        assert admitted.status_code == 204 and admitted.get_data() == b""
+        _assert_admitted(admitted.headers, EXTENSION)
+        assert method.lower() in _tokens(admitted.headers.get("Access-Control-Allow-Methods"))
+        assert {"authorization", "content-type"} <= _tokens(admitted.headers.get("Access-Control-Allow-Headers"))
+        assert int(admitted.headers["Access-Control-Max-Age"]) > 0
+        assert {"origin", "access-control-request-method", "access-control-request-headers"} <= _tokens(
+            admitted.headers.get("Vary")
+        )
+        refused = _preflight(target, path, method, "https://evil.example")
+        assert refused.status_code == 204
+        _assert_refused(refused.headers)
 
 
 @pytest.mark.parametrize(("origin", "admitted"), [(EXTENSION, True), (OTHER_EXTENSION, False), (LOCAL_PAGE, False)])
-@pytest.mark.parametrize(("target", "path", "method"), ENDPOINTS[:6], ids=ENDPOINT_IDS[:6])
-def test_exact_extension_origin_pins_one_extension(
-    setenv: Any, target: str, path: str, method: str, origin: str, admitted: bool
-) -> None:
+def test_exact_extension_origin_pins_one_extension(setenv: Any, origin: str, admitted: bool) -> None:
     """ALLOWED_ORIGINS=chrome-extension://<id> admits that extension only, in preflights and answers."""
     setenv(ALLOWED_ORIGINS=EXTENSION)
-    client = function_client(target)
-    preflight = client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method})
-    answer = client.open(path, method=method, headers={"Origin": origin})
+    client = function_client("capture")
+    preflight = client.options("/", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    answer = client.post("/", headers={"Origin": origin})
     for response in (preflight, answer):
         if admitted:
             _assert_admitted(response.headers, origin)
