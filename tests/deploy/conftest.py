@@ -40,8 +40,20 @@ HTTP_FUNCTIONS = (
     "unlike",
 )
 RETRY_FUNCTION = "retry-queue"
-# What the fake's `sleep` on PATH records instead of waiting.
+# Deploys in flight at once by default: a new project's Cloud Build pool runs only a few builds at a time.
+MAX_PARALLEL = 3
+# What the deploy's waits record instead of waiting (SLEEP_HOOK replaces time.sleep in its Python).
 SLEEP_LOG = "sleeps.log"
+SLEEP_HOOK = """import time
+
+
+def _record(seconds):
+    with open({log!r}, "a") as log:
+        log.write(f"{{float(seconds)}}\\n")
+
+
+time.sleep = _record
+"""
 
 
 def empty_project() -> dict[str, Any]:
@@ -62,6 +74,7 @@ def empty_project() -> dict[str, Any]:
         "policies": {f"project/{PROJECT}": [["roles/owner", "user:deployer@example.com"]]},
         "functions": {},
         "repositories": {},
+        "billing": {"account": "0X0X0X-0X0X0X-0X0X0X"},
     }
 
 
@@ -83,6 +96,7 @@ class Call:
     stdin_sha256: str | None = None
     peers: int | None = None
     config: str | None = None
+    core_project: str | None = None
 
     @classmethod
     def from_log(cls, line: str) -> Call:
@@ -98,6 +112,7 @@ class Call:
             stdin_sha256=entry.get("stdin_sha256"),
             peers=entry.get("peers"),
             config=entry.get("config"),
+            core_project=entry.get("core_project"),
         )
 
     def is_(self, *words: str) -> bool:
@@ -166,9 +181,10 @@ class FakeCloud:
         # -S: the fake needs only the standard library and should start quickly.
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_GCLOUD}" "$@"\n')
         wrapper.chmod(0o755)
-        sleep = self.bin / "sleep"
-        sleep.write_text(f'#!/bin/sh\necho "$1" >> "{directory / SLEEP_LOG}"\n')
-        sleep.chmod(0o755)
+        self.hooks = directory / "hooks"
+        self.hooks.mkdir()
+        # Loaded by the deploy's Python at start-up (site), never by the fake gcloud (python -S).
+        (self.hooks / "sitecustomize.py").write_text(SLEEP_HOOK.format(log=str(directory / SLEEP_LOG)))
         self.gcloud_config = directory / ".config" / "gcloud"
         for name in ("credentials.db", "access_tokens.db", "configurations/config_default", "logs/2026.01.01/x.log"):
             (self.gcloud_config / name).parent.mkdir(parents=True, exist_ok=True)
@@ -202,6 +218,7 @@ class FakeCloud:
             "LC_ALL": "C",
             "FAKE_GCLOUD_STATE": str(self.state_path),
             "FAKE_GCLOUD_LOG": str(self.log_path),
+            "PYTHONPATH": str(self.hooks),
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_FIREBASERULES": self.apis.url,
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_MONITORING": self.apis.url,
             **extra,
@@ -246,9 +263,10 @@ def _make_cloud(tmp_path: Path) -> Iterator[Callable[..., FakeCloud]]:
 def _first_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCloud]:
     """A fake cloud shared by a module's tests: a fresh project whose parallel deploys wait to see each other start.
 
-    Every deploy counts in (the first, alone, waits in vain for the fake's patience of 3 s).
+    Every deploy counts in (the first, alone, waits in vain for the fake's patience of 3 s); the next
+    MAX_PARALLEL start together, the rest as slots free up.
     """
-    state = empty_project() | {"deploy_barrier": len(HTTP_FUNCTIONS) + 1}
+    state = empty_project() | {"deploy_barrier": MAX_PARALLEL + 1}
     cloud = FakeCloud(tmp_path_factory.mktemp("first"), state)
     yield cloud
     cloud.apis.close()

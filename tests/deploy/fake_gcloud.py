@@ -99,6 +99,35 @@ MESSAGES = {
         "Please refer to the following documentation for more details and resolution: "
         "https://cloud.google.com/functions/docs/troubleshooting#build-service-account"
     ),
+    # https://github.com/firebase/firebase-tools/issues/5244 (a fresh project's first 2nd gen deploy, its grants
+    # seconds old); GoogleCloudPlatform/terraform-ml-image-annotation-gcf PR #138 waits for them.
+    "artifact_repository": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=7, message=Unable to retrieve the repository "
+        "metadata for projects/{project}/locations/{region}/repositories/gcf-artifacts. Ensure that the Cloud "
+        "Functions service account has 'artifactregistry.repositories.list' and 'artifactregistry.repositories.get' "
+        "permissions. You can add the permissions by granting the role 'roles/artifactregistry.reader'."
+    ),
+    # https://github.com/firebase/firebase-tools/issues/5588; GoogleCloudPlatform/magic-modules PR #11324
+    # (a sleep after the build account's grants).
+    "source_bucket": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=7, message=Access to bucket "
+        "gcf-v2-sources-{number}-{region} denied. You must grant Storage Object Viewer permission to "
+        "{number}-compute@developer.gserviceaccount.com."
+    ),
+    # https://github.com/firebase/firebase-tools/issues/5967 and /7268 (builds queued behind a new project's
+    # few concurrent Cloud Build slots expire; Firebase's advice is to deploy in groups).
+    "build_expired": (
+        "ERROR: (gcloud.functions.deploy) OperationError: code=3, message=Build failed with status: EXPIRED and "
+        "message: An unexpected error occurred. Refer to build logs: "
+        "https://console.cloud.google.com/cloud-build/builds;region={region}/0000?project={number}."
+    ),
+    # https://github.com/hashicorp/terraform-provider-google/issues/16599 (and /16664: "Please retry, underlying
+    # data changed"): concurrent index or field changes answer 409 ABORTED.
+    "contention": (
+        "ERROR: (gcloud.{command}) ABORTED: Aborted due to cross-transaction contention. This occurs when multiple "
+        "transactions attempt to access the same data, requiring Firestore to abort at least one in order to "
+        "enforce serializability."
+    ),
 }
 API_TITLES = {"firestore.googleapis.com": "Cloud Firestore", "pubsub.googleapis.com": "Cloud Pub/Sub"}
 # What a build needs (https://cloud.google.com/functions/docs/securing/build-custom-sa).
@@ -144,6 +173,7 @@ class Invocation:
         self.values: dict[str, list[str]] = {}
         self.switches: set[str] = set()
         self.stdin: bytes | None = None
+        self.configured_project = ""
 
     def value(self, name: str, default: str | None = None) -> str | None:
         """The flag's value (the last one if repeated)."""
@@ -271,8 +301,8 @@ def render(answer: Any, invocation: Invocation) -> str:
 def config_get_value(invocation: Invocation, state: State) -> None:
     if invocation.positionals != ["project"]:
         raise GcloudError("fake gcloud: only `config get-value project` is faked", 2)
-    if state.get("config_project"):
-        print(state["config_project"])
+    if os.environ.get("CLOUDSDK_CORE_PROJECT") or state.get("config_project"):
+        print(os.environ.get("CLOUDSDK_CORE_PROJECT") or state["config_project"])
     else:
         print("(unset)", file=sys.stderr)
 
@@ -303,6 +333,14 @@ def services_list(invocation: Invocation, state: State) -> list[Resource]:
 
 
 def services_enable(invocation: Invocation, state: State) -> None:
+    if not state.get("billing", {}).get("account"):
+        # https://github.com/hashicorp/terraform-provider-google/issues/3308 and the Service Usage API's
+        # FAILED_PRECONDITION for a project without billing.
+        raise GcloudError(
+            f"ERROR: (gcloud.services.enable) FAILED_PRECONDITION: Billing account for project "
+            f"'{state['projects'][invocation.project]}' is not found. Billing must be enabled for activation of "
+            f"service(s) '{','.join(invocation.positionals)}' to proceed."
+        )
     for name in invocation.positionals:
         if not name.endswith(".googleapis.com"):
             raise GcloudError(f"ERROR: (gcloud.services.enable) Invalid service [{name}].")
@@ -426,7 +464,17 @@ def _apply_job_flags(invocation: Invocation, job: Resource) -> None:
         job["timeZone"] = invocation.require("time-zone")
     if invocation.value("topic") is not None:
         topic = invocation.require("topic")
-        job["pubsubTarget"]["topicName"] = topic if "/" in topic else f"projects/{invocation.project}/topics/{topic}"
+        if "/" not in topic:
+            # gcloud 528 resolves a bare topic against the *configured* project while parsing, before --project
+            # applies (seen with --verbosity=debug): CLOUDSDK_CORE_PROJECT, else `gcloud config set project`.
+            configured = os.environ.get("CLOUDSDK_CORE_PROJECT") or invocation.configured_project
+            if not configured:
+                raise GcloudError(
+                    f"ERROR: (gcloud.{'.'.join(invocation.path)}) The required property [project] is not currently "
+                    "set. It can be set on a per-command basis by re-running your command with the [--project] flag."
+                )
+            topic = f"projects/{configured}/topics/{topic}"
+        job["pubsubTarget"]["topicName"] = topic
     if invocation.value("message-body") is not None:
         job["pubsubTarget"]["data"] = invocation.require("message-body")
 
@@ -486,7 +534,9 @@ def secrets_create(invocation: Invocation, state: State) -> None:
 
 def secrets_versions_list(invocation: Invocation, state: State) -> list[Resource]:
     versions = _secret(invocation, state)["versions"]
-    return [{"name": str(number), "state": version["state"]} for number, version in enumerate(versions, 1)][::-1]
+    prefix = f"projects/{state['projects'][invocation.project]}/secrets/{invocation.positionals[0]}/versions"
+    listed = [{"name": f"{prefix}/{number}", "state": v["state"]} for number, v in enumerate(versions, 1)]
+    return listed[::-1]
 
 
 def secrets_versions_add(invocation: Invocation, state: State) -> None:
@@ -684,6 +734,13 @@ def functions_deploy(invocation: Invocation, state: State) -> Resource:
         versions = state["secrets"][secret_name]["versions"]
         if version != "latest" and not (version.isdigit() and 1 <= int(version) <= len(versions)):
             raise GcloudError(f"ERROR: (gcloud.functions.deploy) Secret version {reference} does not exist.")
+        # `latest` is the most recently *created* version, enabled or not (Secret Manager API, versions.access).
+        pinned = len(versions) if version == "latest" else int(version)
+        if versions and versions[pinned - 1]["state"] != "ENABLED":
+            raise GcloudError(
+                f"ERROR: (gcloud.functions.deploy) FAILED_PRECONDITION: Secret Version "
+                f"[projects/{number}/secrets/{secret_name}/versions/{pinned}] is in DISABLED state."
+            )
         if not _holds(
             state, f"secret/{secret_name}", "roles/secretmanager.secretAccessor", f"serviceAccount:{service_account}"
         ):
@@ -749,12 +806,12 @@ def org_policies_describe(invocation: Invocation, state: State) -> Resource:
         raise GcloudError("fake gcloud: only the --effective policy is faked", 2)
     constraint = invocation.positionals[0]
     policy = state.get("org_policies", {}).get(constraint, {})
-    return {"constraint": f"constraints/{constraint}", "etag": "BwY=", **policy}
+    return {"name": f"projects/{state['projects'][invocation.project]}/policies/{constraint}", **policy}
 
 
 def _public_access_forbidden(state: State) -> bool:
-    policy = state.get("org_policies", {}).get("iam.allowedPolicyMemberDomains", {}).get("listPolicy", {})
-    return policy.get("allValues") != "ALLOW" and bool(policy.get("allowedValues"))
+    rules = state.get("org_policies", {}).get("iam.allowedPolicyMemberDomains", {}).get("spec", {}).get("rules", [])
+    return any(rule.get("values", {}).get("allowedValues") and not rule.get("allowAll") for rule in rules)
 
 
 def identity_create(invocation: Invocation, state: State) -> Resource:
@@ -781,21 +838,6 @@ def repositories_create(invocation: Invocation, state: State) -> None:
         "mode": "STANDARD_REPOSITORY",
     }
     state["policies"][f"repository/{key}"] = []
-
-
-def secrets_versions_describe(invocation: Invocation, state: State) -> Resource:
-    name = invocation.require("secret")
-    if name not in state["secrets"]:
-        raise not_found(invocation, f"Secret [projects/{invocation.project}/secrets/{name}]")
-    versions = state["secrets"][name]["versions"]
-    wanted = invocation.positionals[0]
-    enabled = [number for number, version in enumerate(versions, 1) if version["state"] == "ENABLED"]
-    number = enabled[-1] if wanted == "latest" and enabled else int(wanted) if wanted.isdigit() else 0
-    if not 1 <= number <= len(versions):
-        raise not_found(invocation, f"Secret Version [{wanted}]")
-    project_number = state["projects"][invocation.project]
-    state_of = versions[number - 1]["state"]
-    return {"name": f"projects/{project_number}/secrets/{name}/versions/{number}", "state": state_of}
 
 
 def metrics_describe(invocation: Invocation, state: State) -> Resource:
@@ -849,6 +891,37 @@ def budgets_create(invocation: Invocation, state: State) -> None:
     )
 
 
+def version(invocation: Invocation, state: State) -> Resource:
+    return {"Google Cloud SDK": state.get("gcloud_version", "528.0.0"), "core": "2025.06.20"}
+
+
+def schedules_list(invocation: Invocation, state: State) -> list[Resource]:
+    return _database(invocation, state).get("backup_schedules", [])
+
+
+def schedules_create(invocation: Invocation, state: State) -> None:
+    database = _database(invocation, state)
+    recurrence = invocation.require("recurrence")
+    if recurrence not in ("daily", "weekly"):
+        raise GcloudError(f"ERROR: (gcloud.firestore.backups.schedules.create) invalid recurrence [{recurrence}]", 2)
+    schedules = database.setdefault("backup_schedules", [])
+    schedules.append(
+        {
+            "name": f"{database['name']}/backupSchedules/{len(schedules) + 1}",
+            "dailyRecurrence": {},
+            "retention": seconds(invocation.require("retention")),
+        }
+    )
+
+
+def backups_list(invocation: Invocation, state: State) -> list[Resource]:
+    return [
+        b
+        for b in state.get("backups", [])
+        if b["name"].split("/locations/")[1].startswith(invocation.require("location"))
+    ]
+
+
 def _iam(handler: Callable[[Invocation, State], Any], *extra: str) -> Command:
     mutating = handler is add_iam_policy_binding
     values = {"member", "role", *extra} if mutating else set(extra)
@@ -872,6 +945,7 @@ DEPLOY_VALUES = frozenset(
         "set-secrets",
         "build-service-account",
         "docker-repository",
+        "ingress-settings",
     }
 )
 
@@ -931,16 +1005,19 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         frozenset({"gen2", "trigger-http", "allow-unauthenticated", "retry", "no-retry"}),
     ),
     ("info",): Command(info, False),
-    ("resource-manager", "org-policies", "describe"): Command(
-        org_policies_describe, False, switches=frozenset({"effective"})
+    ("org-policies", "describe"): Command(org_policies_describe, False, switches=frozenset({"effective"})),
+    ("version",): Command(version, False),
+    ("firestore", "backups", "schedules", "list"): Command(schedules_list, False, frozenset({"database"})),
+    ("firestore", "backups", "schedules", "create"): Command(
+        schedules_create, True, frozenset({"database", "recurrence", "retention"})
     ),
+    ("firestore", "backups", "list"): Command(backups_list, False, frozenset({"location"})),
     ("beta", "services", "identity", "create"): Command(identity_create, True, frozenset({"service"})),
     ("artifacts", "repositories", "create"): Command(
         repositories_create, True, frozenset({"location", "repository-format", "description"})
     ),
     ("artifacts", "repositories", "get-iam-policy"): _iam(get_iam_policy, "location"),
     ("artifacts", "repositories", "add-iam-policy-binding"): _iam(add_iam_policy_binding, "location"),
-    ("secrets", "versions", "describe"): Command(secrets_versions_describe, False, frozenset({"secret"})),
     ("logging", "metrics", "describe"): Command(metrics_describe, False),
     ("logging", "metrics", "create"): Command(metrics_create, True, frozenset({"log-filter", "description"})),
     ("logging", "metrics", "update"): Command(metrics_update, True, frozenset({"log-filter", "description"})),
@@ -1072,21 +1149,25 @@ def transient_failure(invocation: Invocation, state: State) -> GcloudError | Non
             continue
         entry["times"] -= 1
         entry["failed"] = entry.get("failed", 0) + 1
-        api = entry.get("api", "firestore.googleapis.com")
-        details = {
-            "project": invocation.project,
-            "number": state["projects"].get(invocation.project, "0"),
-            "region": invocation.value("region", "us-central1"),
-            "name": invocation.positionals[0] if invocation.positionals else "",
-            "command": ".".join(invocation.path),
-            "api": api,
-            "api_title": API_TITLES.get(api, api),
-            "secret": "tweet-capture-jwt-key",
-            "version": "1",
-            "account": invocation.value("service-account", ""),
-        }
-        return GcloudError(MESSAGES[entry["error"]].format(**details))
+        return GcloudError(MESSAGES[entry["error"]].format(**details(invocation, state, entry.get("api"))))
     return None
+
+
+def details(invocation: Invocation, state: State, api: str | None = None) -> dict[str, str]:
+    """What Google's messages name: project, number, region, resource, command, API."""
+    api = api or "firestore.googleapis.com"
+    return {
+        "project": invocation.project,
+        "number": state["projects"].get(invocation.project, "0"),
+        "region": invocation.value("region", "us-central1") or "us-central1",
+        "name": invocation.positionals[0] if invocation.positionals else "",
+        "command": ".".join(invocation.path),
+        "api": api,
+        "api_title": API_TITLES.get(api, api),
+        "secret": "tweet-capture-jwt-key",
+        "version": "1",
+        "account": invocation.value("service-account", "") or "",
+    }
 
 
 def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
@@ -1103,7 +1184,7 @@ def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
     try:
         with Locked(state_path), open(state_path) as file:
             state = json.load(file)
-        if invocation.path[0] not in ("config", "auth"):
+        if invocation.path[0] not in ("config", "auth", "version"):
             if not invocation.project:
                 raise GcloudError("fake gcloud: name the project with --project=ID", 2)
             if invocation.project not in state["projects"]:
@@ -1113,16 +1194,24 @@ def run(argv: list[str], state_path: str) -> tuple[int, bool, dict[str, Any]]:
                 )
             if " ".join(invocation.path) in state.get("deny", []):
                 raise GcloudError(f"ERROR: (gcloud.{'.'.join(invocation.path)}) PERMISSION_DENIED: denied.")
+        invocation.configured_project = state.get("config_project", "")
         if invocation.path == ("functions", "deploy"):
             facts["config"] = config = info(invocation, state)["config"]["paths"]["global_config_dir"]
             sharing = enter_config(state_path, config)
+            building = enter_config(state_path, "builds") and config_users(state_path, "builds")
             try:
                 if state.get("deploy_barrier"):
                     facts["peers"] = wait_for_peers(state_path, state["deploy_barrier"])
                 if sharing or config_users(state_path, config) > 1:
                     raise GcloudError(MESSAGES["database_locked"])
+                if state.get("build_slots"):
+                    # Like a new project's Cloud Build pool: builds beyond its few slots queue, then expire.
+                    time.sleep(0.3)
+                    if max(building, config_users(state_path, "builds")) > state["build_slots"]:
+                        raise GcloudError(MESSAGES["build_expired"].format(**details(invocation, state)))
             finally:
                 leave_config(state_path, config)
+                leave_config(state_path, "builds")
         with Locked(state_path):
             with open(state_path) as file:
                 state = json.load(file)
@@ -1164,6 +1253,8 @@ def main() -> int:
         "end": time.time(),
         "cwd": os.getcwd(),
     }
+    # Set for every call by the deploy: gcloud then never falls back to someone's configured project.
+    facts["core_project"] = os.environ.get("CLOUDSDK_CORE_PROJECT")
     log_path = os.environ["FAKE_GCLOUD_LOG"]
     with Locked(log_path), open(log_path, "a") as log:
         log.write(json.dumps(entry | facts) + "\n")

@@ -2,7 +2,7 @@
 
 Serves the Firebase Rules API (releases, rulesets) and the Cloud Monitoring API
 (notification channels, alert policies) the way Google does for the calls
-devtools/deploy_api.py makes, keeping their resources in the fake gcloud's state
+tools/deploy makes, keeping their resources in the fake gcloud's state
 file, so both fakes describe one project. It insists on the deployer's access
 token and a quota project, as Google does for user credentials. Under /fn/NAME it
 answers like a deployed function for the verification deploy.sh runs at the end:

@@ -172,6 +172,7 @@ def test_the_first_calls_to_a_just_enabled_api_are_retried(make_cloud: MakeCloud
     run = make_cloud(state).run(*STANDARD_ARGS)
     assert_fully_deployed(run)
     describes = [call for call in run.calls if call.is_("firestore", "databases", "describe")]
+    describes = [call for call in describes if call.flag("format") == "value(type)"]
     assert [call.status for call in describes] == [1, 1, 1]  # the last: NOT_FOUND, a fresh project
     assert run.sleeps == BACKOFF[:2]
     assert run.state["databases"]["(default)"]["type"] == "FIRESTORE_NATIVE"
@@ -210,23 +211,24 @@ def test_an_ordinary_build_failure_is_not_retried(make_cloud: MakeCloud) -> None
 # --------------------------------------------------------------------------
 # 6. Domain-restricted sharing
 
-RESTRICTED = {"iam.allowedPolicyMemberDomains": {"listPolicy": {"allowedValues": ["C03abcdef"]}}}
+# Org Policy v2's effective form (`gcloud org-policies describe --effective`).
+RESTRICTED = {"iam.allowedPolicyMemberDomains": {"spec": {"rules": [{"values": {"allowedValues": ["C03abcdef"]}}]}}}
 
 
 def test_domain_restricted_sharing_stops_the_run_before_anything_is_deployed(make_cloud: MakeCloud) -> None:
     """An effective iam.allowedPolicyMemberDomains without allUsers stops the run, naming it and the way out."""
     run = make_cloud(empty_project() | {"org_policies": RESTRICTED}).run(*STANDARD_ARGS)
     assert run.returncode == 1
-    (describe,) = [call for call in run.calls if call.is_("resource-manager", "org-policies", "describe")]
-    assert describe.has("effective")
-    assert describe.argv[3] == "iam.allowedPolicyMemberDomains"
+    describes = [call for call in run.calls if call.is_("org-policies", "describe")]
+    assert all(call.has("effective") for call in describes)
+    assert "iam.allowedPolicyMemberDomains" in [call.argv[2] for call in describes]
     assert "constraints/iam.allowedPolicyMemberDomains" in run.stderr
     assert "C03abcdef" in run.stderr
     assert "org-policies set-policy" in run.stderr
     assert "Nothing was deployed" in run.stderr
     assert run.deploys() == {}
-    # Only the APIs were enabled (needed to ask): nothing half-made.
-    assert [call.argv[:2] for call in run.changes] == [("services", "enable")]
+    # Asked before the first change: nothing half-made.
+    assert run.changes == []
 
 
 def test_after_the_policy_is_lifted_a_rerun_deploys_everything(make_cloud: MakeCloud) -> None:
@@ -234,25 +236,25 @@ def test_after_the_policy_is_lifted_a_rerun_deploys_everything(make_cloud: MakeC
     cloud = make_cloud(empty_project() | {"org_policies": RESTRICTED})
     assert cloud.run(*STANDARD_ARGS).returncode == 1
     state = cloud.state
-    state["org_policies"] = {"iam.allowedPolicyMemberDomains": {"listPolicy": {"allValues": "ALLOW"}}}
+    state["org_policies"] = {"iam.allowedPolicyMemberDomains": {"spec": {"rules": [{"allowAll": True}]}}}
     cloud.state = state
     assert_fully_deployed(cloud.run(*STANDARD_ARGS))
 
 
 def test_an_unreadable_org_policy_is_a_note_not_a_failure(make_cloud: MakeCloud) -> None:
     """A deployer who may not read organisation policies gets a note, and the deploy goes on."""
-    run = make_cloud(empty_project() | {"deny": ["resource-manager org-policies describe"]}).run(*STANDARD_ARGS)
+    run = make_cloud(empty_project() | {"deny": ["org-policies describe"]}).run(*STANDARD_ARGS)
     assert_fully_deployed(run)
     assert "could not read the organisation policy iam.allowedPolicyMemberDomains" in run.stderr
 
 
 def test_the_fake_leaves_a_private_function_under_the_policy(make_cloud: MakeCloud) -> None:
     """Why the check comes first: under the policy a public deploy fails with Google's text and stays private."""
-    unseen = {"deny": ["resource-manager org-policies describe"], "org_policies": RESTRICTED}
+    unseen = {"deny": ["org-policies describe"], "org_policies": RESTRICTED}
     result = make_cloud(empty_project() | unseen).run(*STANDARD_ARGS)
     assert result.returncode == 1
     assert "do not belong to a permitted customer" in result.stderr
-    assert "constraints/iam.allowedPolicyMemberDomains forbids public (allUsers) functions" in result.stderr
+    assert "constraints/iam.allowedPolicyMemberDomains forbids public functions" in result.stderr
     assert f"{REGION}/health" in result.state["functions"]
     assert ["roles/run.invoker", "allUsers"] not in result.state["policies"][f"run/{REGION}/health"]
 

@@ -22,6 +22,12 @@ MakeCloud = Callable[..., FakeCloud]
 SECRET = "tweet-capture-jwt-key"
 RELEASE = f"projects/{PROJECT}/releases/cloud.firestore"
 RULES = (ROOT / "firestore.rules").read_text()
+# Firebase's "test mode" rules: open to everyone until a date.
+OPEN_RULES = (
+    "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n"
+    "    match /{document=**} {\n      allow read, write: if request.time < timestamp.date(2030, 1, 1);\n"
+    "    }\n  }\n}\n"
+)
 
 
 def api_writes(run: DeployRun) -> list[tuple[str, str]]:
@@ -63,18 +69,53 @@ def test_a_second_run_only_reads_the_live_rules(second_run: DeployRun) -> None:
     assert "security rules unchanged" in second_run.stderr
 
 
-def test_rules_changed_by_hand_are_replaced(make_cloud: MakeCloud, deployed_project: dict[str, Any]) -> None:
-    """A release pointing at other rules (say, opened up in the console) gets a new ruleset with the file's."""
-    rules = deployed_project["rules"]
-    rules["rulesets"]["projects/x/rulesets/open"] = {
-        "source": {"files": [{"name": "firestore.rules", "content": "allow read, write: if true;"}]}
+def test_someone_elses_live_rules_stop_the_run(make_cloud: MakeCloud, deployed_project: dict[str, Any]) -> None:
+    """Live rules that are neither deny-all nor the file (a reused Firebase project) are left alone: the run stops.
+
+    Before, deploy.sh replaced whatever was live, breaking any app that depended on those rules.
+    """
+    deployed_project["rules"]["rulesets"][f"projects/{PROJECT}/rulesets/open"] = {
+        "source": {"files": [{"name": "firestore.rules", "content": OPEN_RULES}]}
     }
-    rules["releases"][RELEASE]["rulesetName"] = "projects/x/rulesets/open"
+    deployed_project["rules"]["releases"][RELEASE]["rulesetName"] = f"projects/{PROJECT}/rulesets/open"
     run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
+    assert run.returncode == 1
+    assert api_writes(run) == []
+    assert "neither deny-all nor firestore.rules" in run.stderr
+    assert "--force-rules" in run.stderr
+    assert run.deploys() == {}
+
+
+def test_force_rules_replaces_someone_elses_rules(make_cloud: MakeCloud, deployed_project: dict[str, Any]) -> None:
+    """With --force-rules, rules opened up by hand get a new ruleset with the file's."""
+    rules = deployed_project["rules"]
+    rules["rulesets"][f"projects/{PROJECT}/rulesets/open"] = {
+        "source": {"files": [{"name": "firestore.rules", "content": OPEN_RULES}]}
+    }
+    rules["releases"][RELEASE]["rulesetName"] = f"projects/{PROJECT}/rulesets/open"
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health", "--force-rules")
     assert run.returncode == 0, run.stderr
     assert api_writes(run) == [("POST", f"/v1/projects/{PROJECT}/rulesets"), ("PATCH", f"/v1/{RELEASE}")]
     live = run.state["rules"]["rulesets"][run.state["rules"]["releases"][RELEASE]["rulesetName"]]
     assert live["source"]["files"][0]["content"] == RULES
+
+
+def test_other_deny_all_rules_are_replaced_without_asking(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any]
+) -> None:
+    """Firebase's locked-mode default (deny-all, other text) is safe to replace: no flag needed."""
+    rules = deployed_project["rules"]
+    locked = (
+        "rules_version = '2';\nservice cloud.firestore {\n  match /databases/{database}/documents {\n"
+        "    match /{document=**} {\n      allow read, write: if false;\n    }\n  }\n}\n"
+    )
+    rules["rulesets"][f"projects/{PROJECT}/rulesets/locked"] = {
+        "source": {"files": [{"name": "x.rules", "content": locked}]}
+    }
+    rules["releases"][RELEASE]["rulesetName"] = f"projects/{PROJECT}/rulesets/locked"
+    run = make_cloud(deployed_project).run(*STANDARD_ARGS, "--only", "health")
+    assert run.returncode == 0, run.stderr
+    assert api_writes(run) == [("POST", f"/v1/projects/{PROJECT}/rulesets"), ("PATCH", f"/v1/{RELEASE}")]
 
 
 def test_a_just_enabled_rules_api_is_waited_for(make_cloud: MakeCloud) -> None:
@@ -111,11 +152,12 @@ def test_verify_alone_checks_the_deployed_functions_and_changes_nothing(
     run = make_cloud(deployed_project).run("--project", PROJECT, "--verify")
     assert run.returncode == 0, run.stderr
     assert run.changes == []
-    assert [call.argv[:3] for call in run.calls] == [
+    assert [call.argv[:3] for call in run.calls][:2] == [
         ("functions", "describe", "health"),
         ("functions", "describe", "capture"),
     ]
     assert "verify: OK" in run.stderr
+    assert f"retry tick publishes to projects/{PROJECT}/topics/tweet-capture-retry-tick" in run.stderr
 
 
 def test_verify_reports_a_backend_that_is_down(make_cloud: MakeCloud, deployed_project: dict[str, Any]) -> None:
