@@ -1,4 +1,4 @@
-"""The functions: the table (from shared/web/endpoints.py), each one's deploy arguments, and a bounded pool of deploys."""
+"""The functions: the table (from shared/web/endpoints.py), their deploy arguments, a bounded pool of deploys."""
 
 from __future__ import annotations
 
