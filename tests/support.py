@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -249,3 +250,37 @@ def pull(subscription: str, expect: int, timeout: float = 10.0, settle: float = 
 def decode(message: Any) -> dict[str, Any]:
     """The JSON body of a Pub/Sub message."""
     return json.loads(message.data.decode("utf-8"))
+
+
+# Headers that are huge, repeated or not ASCII: every endpoint still answers them.
+ABUSIVE_HEADERS = [
+    ("Authorization", "Bearer " + "a" * 20_000),
+    ("Authorization", "Basic eDp5"),
+    ("X-Forwarded-For", ", ".join(["999.999.999.999"] * 500)),
+    ("X-Cloud-Trace-Context", "\xff" * 300),
+    ("traceparent", "00-" + "g" * 32 + "-" + "z" * 16 + "-01"),
+    ("User-Agent", "\u00e9" * 10_000),
+    ("Origin", "chrome-extension://" + "a" * 5000),
+]
+
+
+def login_window_start() -> datetime:
+    """The start of a 15-minute login window well ahead of now, so nothing else counts in it."""
+    from shared.accounts import login_limits
+
+    seconds = login_limits.LOGIN_WINDOW_SECONDS
+    return datetime.fromtimestamp((int(time.time()) // seconds + 8) * seconds, tz=UTC)
+
+
+def attempt_login(db: Any, email: str, password: str, address: str, now: datetime) -> tuple[int, int | None]:
+    """One login at simulated time `now`, straight through shared.accounts.auth: its status and Retry-After."""
+    from shared import errors
+    from shared.accounts import auth
+    from shared.config import get_settings
+
+    try:
+        auth.login(db, email, password, address, get_settings(), now)
+    except errors.ApiError as exc:
+        retry_after = exc.headers.get("Retry-After")
+        return exc.status, int(retry_after) if retry_after else None
+    return 200, None

@@ -18,6 +18,7 @@ import pytest
 from shared.accounts import tokens
 from shared.web.endpoints import Endpoint
 from tests.support import (
+    ABUSIVE_HEADERS,
     HTTP_ENDPOINTS,
     JWT_KEY,
     STRONG_PASSWORD,
@@ -32,15 +33,6 @@ from tests.support import (
 
 # Every endpoint served by a function of its own (the `api` router serves them all again).
 OWN_FUNCTIONS = [e for e in HTTP_ENDPOINTS if e.entry_point]
-ABUSIVE_HEADERS = [
-    ("Authorization", "Bearer " + "a" * 20_000),
-    ("Authorization", "Basic eDp5"),
-    ("X-Forwarded-For", ", ".join(["999.999.999.999"] * 500)),
-    ("X-Cloud-Trace-Context", "\xff" * 300),
-    ("traceparent", "00-" + "g" * 32 + "-" + "z" * 16 + "-01"),
-    ("User-Agent", "\u00e9" * 10_000),
-    ("Origin", "chrome-extension://" + "a" * 5000),
-]
 
 
 def _access_token() -> str:

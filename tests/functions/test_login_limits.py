@@ -7,34 +7,15 @@ no time; the short ones go through the login entry point with X-Forwarded-For.
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from shared import errors
-from shared.accounts import auth, login_limits
-from shared.config import get_settings
-from tests.support import STRONG_PASSWORD, function_client, new_email, register
+from shared.accounts import login_limits
+from tests.support import STRONG_PASSWORD, attempt_login, function_client, login_window_start, new_email, register
 
 WRONG = "Wrong-Password-1"
-
-
-def _window_start() -> datetime:
-    """The start of a 15-minute window well ahead of now, so nothing else counts in it."""
-    seconds = login_limits.LOGIN_WINDOW_SECONDS
-    return datetime.fromtimestamp((int(time.time()) // seconds + 8) * seconds, tz=UTC)
-
-
-def _attempt(db: Any, email: str, password: str, address: str, now: datetime) -> tuple[int, int | None]:
-    """One login at simulated time `now`: its status and Retry-After."""
-    try:
-        auth.login(db, email, password, address, get_settings(), now)
-    except errors.ApiError as exc:
-        retry_after = exc.headers.get("Retry-After")
-        return exc.status, int(retry_after) if retry_after else None
-    return 200, None
 
 
 def _post(client: Any, email: str, password: str, forwarded_for: str) -> Any:
@@ -46,11 +27,11 @@ def test_an_address_that_keeps_failing_is_slowed_then_blocked(db: Any) -> None:
     email = new_email()
     register(email=email)
     attacker = "203.0.113.66"
-    now = _window_start()
+    now = login_window_start()
     waits = []
     failures = 0
     while True:
-        status, retry_after = _attempt(db, email, WRONG, attacker, now)
+        status, retry_after = attempt_login(db, email, WRONG, attacker, now)
         if status == 401:
             failures += 1
             continue
@@ -59,15 +40,15 @@ def test_an_address_that_keeps_failing_is_slowed_then_blocked(db: Any) -> None:
             break
         waits.append(retry_after)
         # Too early by a second: still refused, and not counted as a failure.
-        assert _attempt(db, email, WRONG, attacker, now + timedelta(seconds=retry_after - 1))[0] == 429
+        assert attempt_login(db, email, WRONG, attacker, now + timedelta(seconds=retry_after - 1))[0] == 429
         now += timedelta(seconds=retry_after)
     assert failures == 20
     assert waits == [1, 2, 4, 8, 16] + [30] * 10
-    window_end = _window_start() + timedelta(seconds=login_limits.LOGIN_WINDOW_SECONDS)
+    window_end = login_window_start() + timedelta(seconds=login_limits.LOGIN_WINDOW_SECONDS)
     assert retry_after == int((window_end - now).total_seconds())
     # Blocked: even the right password from that address waits for the window's end.
-    assert _attempt(db, email, STRONG_PASSWORD, attacker, now + timedelta(seconds=60))[0] == 429
-    assert _attempt(db, email, STRONG_PASSWORD, attacker, window_end)[0] == 200
+    assert attempt_login(db, email, STRONG_PASSWORD, attacker, now + timedelta(seconds=60))[0] == 429
+    assert attempt_login(db, email, STRONG_PASSWORD, attacker, window_end)[0] == 200
 
 
 def test_an_attackers_failures_never_lock_the_owner_out(db: Any) -> None:
@@ -75,16 +56,16 @@ def test_an_attackers_failures_never_lock_the_owner_out(db: Any) -> None:
     email = new_email()
     register(email=email)
     attacker, owner = "203.0.113.66", "198.51.100.20"
-    now = _window_start()
+    now = login_window_start()
     failures = 0
     while failures < login_limits.ADDRESS_BLOCK_FAILURES:
-        status, retry_after = _attempt(db, email, WRONG, attacker, now)
+        status, retry_after = attempt_login(db, email, WRONG, attacker, now)
         if status == 401:
             failures += 1
         else:
             now += timedelta(seconds=retry_after or 1)
-    assert _attempt(db, email, WRONG, attacker, now)[0] == 429
-    assert _attempt(db, email, STRONG_PASSWORD, owner, now) == (200, None)
+    assert attempt_login(db, email, WRONG, attacker, now)[0] == 429
+    assert attempt_login(db, email, STRONG_PASSWORD, owner, now) == (200, None)
 
 
 def test_one_address_can_never_reach_the_per_email_threshold() -> None:
@@ -96,20 +77,20 @@ def test_many_addresses_meet_growing_delays_at_one_email_never_a_lock(db: Any) -
     """From the 100th failure at one e-mail, a failing address waits 1, 2, 4 ... 60 s; the owner's address never."""
     email = new_email()
     register(email=email)
-    now = _window_start()
+    now = login_window_start()
     for i in range(login_limits.EMAIL_FREE_FAILURES):
-        assert _attempt(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
+        assert attempt_login(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
     waits = []
     for i in range(10):
-        status, retry_after = _attempt(db, email, STRONG_PASSWORD, "198.18.0.1", now)  # an address that failed
+        status, retry_after = attempt_login(db, email, STRONG_PASSWORD, "198.18.0.1", now)  # an address that failed
         assert status == 429 and retry_after is not None
         waits.append(retry_after)
-        assert _attempt(db, email, STRONG_PASSWORD, f"192.0.2.{i + 1}", now) == (200, None)  # a clean one: at once
+        assert attempt_login(db, email, STRONG_PASSWORD, f"192.0.2.{i + 1}", now) == (200, None)  # a clean one: at once
         now += timedelta(seconds=retry_after)
-        assert _attempt(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401  # a fresh address guesses
+        assert attempt_login(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401  # a fresh address guesses
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
     # However long the attack goes on, even a failing address waits at most 60 s after the last guess.
-    assert _attempt(db, email, STRONG_PASSWORD, "198.18.0.1", now + timedelta(seconds=60)) == (200, None)
+    assert attempt_login(db, email, STRONG_PASSWORD, "198.18.0.1", now + timedelta(seconds=60)) == (200, None)
 
 
 def test_through_the_entry_point_the_owner_logs_in_while_the_attacker_is_slowed() -> None:

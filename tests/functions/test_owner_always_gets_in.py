@@ -15,29 +15,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devtools.opscenarios import Counting
-from shared import counters, errors
-from shared.accounts import auth, login_limits
-from shared.config import get_settings
+from shared import counters
+from shared.accounts import login_limits
 from shared.db import USERS
-from tests.support import STRONG_PASSWORD, count_bcrypt_checks, function_client, new_email, register
+from tests.support import (
+    STRONG_PASSWORD,
+    attempt_login,
+    count_bcrypt_checks,
+    function_client,
+    login_window_start,
+    new_email,
+    register,
+)
 
 WRONG = "Wrong-Password-1"
-
-
-def _window_start() -> datetime:
-    """The start of a 15-minute window well ahead of now, so nothing else counts in it."""
-    seconds = login_limits.LOGIN_WINDOW_SECONDS
-    return datetime.fromtimestamp((int(time.time()) // seconds + 8) * seconds, tz=UTC)
-
-
-def _attempt(db: Any, email: str, password: str, address: str, now: datetime) -> tuple[int, int | None]:
-    """One login at simulated time `now`: its status and Retry-After."""
-    try:
-        auth.login(db, email, password, address, get_settings(), now)
-    except errors.ApiError as exc:
-        retry_after = exc.headers.get("Retry-After")
-        return exc.status, int(retry_after) if retry_after else None
-    return 200, None
 
 
 def _failures_recorded(db: Any, address: str, count: int, last: datetime) -> None:
@@ -59,8 +50,8 @@ def test_guesses_spread_over_the_64s_of_one_48_share_its_budget(db: Any) -> None
     """100 guesses at once from 21 /64s in one /48 (each in its own /56): only the /48's 20 free ones are checked."""
     email = new_email()
     register(email=email)
-    now = _window_start()
-    statuses = [_attempt(db, email, WRONG, f"2001:db8:7:{i % 21:02x}00::1", now)[0] for i in range(100)]
+    now = login_window_start()
+    statuses = [attempt_login(db, email, WRONG, f"2001:db8:7:{i % 21:02x}00::1", now)[0] for i in range(100)]
     assert statuses.count(401) == login_limits.ADDRESS_FREE_FAILURES * 4
     assert set(statuses[20:]) == {429}
 
@@ -69,30 +60,30 @@ def test_a_48_waiting_out_every_delay_gets_few_checks_in_a_window(db: Any) -> No
     """Waiting out every delay from fresh /64s of one /48, an attacker has at most 80 passwords checked in a window."""
     email = new_email()
     register(email=email)
-    now = window_end = _window_start()
+    now = window_end = login_window_start()
     window_end += timedelta(seconds=login_limits.LOGIN_WINDOW_SECONDS)
     failures, i = 0, 0
     while now < window_end:
-        status, retry_after = _attempt(db, email, WRONG, f"2001:db8:9:{i % 256:02x}{i // 256:02x}::1", now)
+        status, retry_after = attempt_login(db, email, WRONG, f"2001:db8:9:{i % 256:02x}{i // 256:02x}::1", now)
         i += 1
         if status == 401:
             failures += 1
         else:
             now += timedelta(seconds=retry_after or 1)
     assert login_limits.ADDRESS_FREE_FAILURES * 4 < failures <= login_limits.ADDRESS_BLOCK_FAILURES * 4
-    assert _attempt(db, email, STRONG_PASSWORD, "2001:db8:a::1", window_end - timedelta(seconds=1)) == (200, None)
+    assert attempt_login(db, email, STRONG_PASSWORD, "2001:db8:a::1", window_end - timedelta(seconds=1)) == (200, None)
 
 
 def test_a_stranger_keeping_the_email_wait_alive_never_holds_the_owner(db: Any) -> None:
     """Past 100 failures at one e-mail, with a guess each time the wait runs out, the owner's clean address gets in."""
     email = new_email()
     register(email=email)
-    now = _window_start()
+    now = login_window_start()
     for i in range(login_limits.EMAIL_FREE_FAILURES):
-        assert _attempt(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
+        assert attempt_login(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
     for i in range(10):
-        assert _attempt(db, email, STRONG_PASSWORD, f"192.0.2.{i + 1}", now) == (200, None)
-        assert _attempt(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401  # a fresh address guesses again
+        assert attempt_login(db, email, STRONG_PASSWORD, f"192.0.2.{i + 1}", now) == (200, None)
+        assert attempt_login(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401  # a fresh address guesses again
         now += timedelta(seconds=1)
 
 
@@ -100,16 +91,16 @@ def test_an_address_with_failures_of_its_own_meets_the_email_wait(db: Any) -> No
     """From the 100th failure at one e-mail, an address that has failed itself waits 1, 2, 4 ... 60 s."""
     email = new_email()
     register(email=email)
-    now = _window_start()
+    now = login_window_start()
     for i in range(login_limits.EMAIL_FREE_FAILURES):
-        assert _attempt(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
+        assert attempt_login(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
     waits = []
     for i in range(10):
-        status, retry_after = _attempt(db, email, WRONG, "198.18.0.1", now)  # this address failed before
+        status, retry_after = attempt_login(db, email, WRONG, "198.18.0.1", now)  # this address failed before
         assert status == 429 and retry_after is not None
         waits.append(retry_after)
         now += timedelta(seconds=retry_after)
-        assert _attempt(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401
+        assert attempt_login(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
 
 
