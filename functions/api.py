@@ -51,6 +51,19 @@ def _docs_asset(request: flask.Request) -> flask.Response:
     return flask.Response(body, content_type=content_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
+@edge("GET")
+def _problem_type(request: flask.Request) -> flask.Response:
+    """The explanation of one problem type (`/problems/<kind>`), or of them all (`/problems/`)."""
+    kind = request.path.removeprefix(errors.PROBLEM_TYPES_PATH).strip("/")
+    if kind and kind not in errors.PROBLEM_TYPES:
+        raise errors.NotFound(f"No problem type {kind!r}; see {errors.PROBLEM_TYPES_PATH}.")
+    kinds = [kind] if kind else list(errors.PROBLEM_TYPES)
+    text = "\n\n".join(
+        f"{errors.problem_type(k)} ({errors.PROBLEM_TYPES[k][0]})\n{errors.PROBLEM_TYPES[k][1]}" for k in kinds
+    )
+    return flask.Response(text + "\n", mimetype="text/plain", headers={"Cache-Control": "public, max-age=86400"})
+
+
 @edge("GET", "POST", "PUT", "PATCH", "DELETE")
 def _not_found(request: flask.Request) -> flask.Response:
     raise errors.NotFound(f"No endpoint at {request.path}; see {DOCS_PATH}.")
@@ -70,4 +83,6 @@ def api(request: flask.Request) -> flask.Response:
         return _docs(request)
     if request.path.startswith(DOCS_ASSETS):
         return _docs_asset(request)
+    if path == errors.PROBLEM_TYPES_PATH.rstrip("/") or request.path.startswith(errors.PROBLEM_TYPES_PATH):
+        return _problem_type(request)
     return _not_found(request)

@@ -20,7 +20,7 @@ from devtools.apps import function_client
 from devtools.emulators import Emulator, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
-from shared import clients
+from shared import clients, errors
 from shared.tweets.publish import PublishFailed, PubSubPublisher, TweetMessage, topic_path
 from shared.web.endpoints import ENDPOINTS, Endpoint
 
@@ -82,6 +82,8 @@ def assert_problem(response: Any, *statuses: int) -> dict[str, Any]:
     assert isinstance(problem["title"], str) and problem["title"]
     assert isinstance(problem["detail"], str) and problem["detail"]
     assert problem["status"] == response.status_code
+    kind = problem["type"].removeprefix(errors.PROBLEM_TYPES_PATH)
+    assert problem["type"] == errors.problem_type(kind) and errors.PROBLEM_TYPES[kind][0] == response.status_code
     return problem
 
 

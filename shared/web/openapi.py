@@ -18,7 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.field_converter import FieldConverterMixin
 from marshmallow import Schema, fields, validate
 
-from shared import __version__
+from shared import __version__, errors
 from shared.accounts import schemas as account_schemas
 from shared.tweets import schemas as tweet_schemas
 from shared.web.endpoints import ENDPOINTS, MAX_BODY_BYTES, Answer, Endpoint
@@ -38,7 +38,17 @@ PROBLEM = "application/problem+json"
 class Problem(Schema):
     """RFC 9457 problem details: the body of every error response."""
 
-    type = fields.String(required=True, metadata={"example": "about:blank"})
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf([errors.problem_type(kind) for kind in errors.PROBLEM_TYPES]),
+        metadata={
+            "description": "The kind of problem, the same for the same condition on every endpoint; "
+            "a GET of it on the `api` function explains it. "
+            + "; ".join(f"`{errors.problem_type(k)}` ({status})" for k, (status, _) in errors.PROBLEM_TYPES.items())
+            + ".",
+            "example": errors.problem_type("invalid-input"),
+        },
+    )
     title = fields.String(required=True, metadata={"example": "Validation Failed"})
     status = fields.Integer(required=True, validate=validate.Range(min=400, max=599), metadata={"example": 400})
     detail = fields.String(required=True, metadata={"example": "The request body has invalid fields."})
