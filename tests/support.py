@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 
 from devtools import server
 from devtools.apps import function_client
-from devtools.emulators import Emulator, start_pair
+from devtools.emulators import Emulator, free_port, start_pair
 from devtools.samples import new_email, tweet_body, tweet_id
 from devtools.server import ROOT
 from shared import clients, errors
@@ -39,6 +40,7 @@ __all__ = [
     "function_client",
     "headless_chromium",
     "new_email",
+    "pubsub_down",
     "pull",
     "register",
     "server_env",
@@ -158,6 +160,8 @@ def valid_body(entry_point: str) -> dict[str, Any]:
         "capture_batch": lambda: {"tweets": [tweet_body(), tweet_body()]},
         "lookup": lambda: {"tweetIds": [tweet_id(), tweet_id()]},
         "unlike": lambda: {"tweetId": tweet_id()},
+        "republish": lambda: {"tweetIds": [tweet_id(), tweet_id()]},
+        "queue_retry": lambda: {"tweetIds": [tweet_id(), tweet_id()]},
     }
     return bodies[entry_point]()
 
@@ -201,6 +205,19 @@ def count_bcrypt_checks(monkeypatch: Any) -> list[bytes]:
 
     monkeypatch.setattr(bcrypt, "checkpw", counted_checkpw)
     return checks
+
+
+@contextlib.contextmanager
+def pubsub_down(setenv: Any) -> Iterator[None]:
+    """Pub/Sub unreachable for this instance only: a dead loopback port and a fresh publisher client."""
+    saved = {name: os.environ.get(name, "") for name in ("PUBSUB_EMULATOR_HOST", "PUBLISH_TIMEOUT_SECONDS")}
+    clients.PUBLISHER.discard()
+    setenv(PUBSUB_EMULATOR_HOST=f"127.0.0.1:{free_port()}", PUBLISH_TIMEOUT_SECONDS="0.5")
+    try:
+        yield
+    finally:
+        clients.PUBLISHER.discard()
+        setenv(**saved)
 
 
 def topic_publisher(timeout: float = 3.0) -> PubSubPublisher:

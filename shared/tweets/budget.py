@@ -51,18 +51,25 @@ def reserve_captures(db: Any, user_id: str, count: int, budget: CaptureBudget, n
         room = {window: limit - (total - asked) for (window, limit), total in zip(limits.items(), totals, strict=True)}
     granted = max(0, min(asked, *room.values()))
     if granted < asked:
-        refund = db.batch()
-        counters.add(db, refund, minute, granted - asked)
-        counters.add(db, refund, day, granted - asked)
-        refund.commit(**bounded())
+        release_captures(db, user_id, asked - granted, budget, now)
     if granted == count:
         return Grant(count)
     binding = min(room, key=lambda window: room[window])
     return Grant(granted, counters.retry_after(binding, now))
 
 
-def enforce_capture_limit(db: Any, user_id: str, budget: CaptureBudget, now: datetime) -> None:
-    """Count one capture; 429 with Retry-After when the minute or the day is full."""
-    grant = reserve_captures(db, user_id, 1, budget, now)
-    if not grant.granted:
+def release_captures(db: Any, user_id: str, count: int, budget: CaptureBudget, now: datetime) -> None:
+    """Give back `count` captures reserved at `now` but not made (one commit)."""
+    refund = db.batch()
+    counters.add(db, refund, counters.window(budget.scope, user_id, now, 60), -count)
+    counters.add(db, refund, counters.window("capture-day", user_id, now, DAY_SECONDS), -count)
+    refund.commit(**bounded())
+
+
+def enforce_capture_limit(db: Any, user_id: str, budget: CaptureBudget, now: datetime, count: int = 1) -> None:
+    """Count `count` captures, all or none; 429 with Retry-After when the minute or the day cannot take them all."""
+    grant = reserve_captures(db, user_id, count, budget, now)
+    if grant.granted < count:
+        if grant.granted:
+            release_captures(db, user_id, grant.granted, budget, now)
         raise errors.TooManyRequests("The capture limit is reached; slow down.", grant.retry_after or 60)

@@ -48,7 +48,8 @@ def status_of(tweet: dict[str, Any]) -> str:
     return "queued"
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A stored time as ISO-8601 UTC with `Z`, or None."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
@@ -62,7 +63,7 @@ def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[st
     for tweet_id, ref in zip(distinct, refs, strict=True):
         tweet = found.get(ref.id)
         answer[tweet_id] = (
-            {"status": status_of(tweet), "capturedAt": _iso(tweet.get("createdAt"))}
+            {"status": status_of(tweet), "capturedAt": iso(tweet.get("createdAt"))}
             if tweet is not None
             else {"status": ABSENT, "capturedAt": None}
         )
@@ -109,7 +110,15 @@ class Cursor:
 
 
 def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple[list[dict[str, Any]], Cursor | None]:
-    """One page of the user's captures, oldest first, and the cursor of the next page (None at the end).
+    """One page of the user's captures, oldest first, and the cursor of the next page (None at the end)."""
+    tweets, following = captures_page(db, user_id, limit, cursor)
+    return [_item(tweet) for tweet in tweets], following
+
+
+def captures_page(
+    db: Any, user_id: str, limit: int, cursor: Cursor | None, since: datetime | None = None
+) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of the user's tweet documents (created at or after `since`), oldest first, and the next cursor.
 
     Captures are ordered by their server-side creation time (a batch's commit time),
     then their place in their batch, then document id. One made while a client pages
@@ -120,13 +129,10 @@ def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple
     from google.cloud import firestore
     from google.cloud.firestore_v1.field_path import FieldPath
 
-    query = (
-        db.collection(TWEETS)
-        .where(filter=firestore.FieldFilter("userId", "==", user_id))
-        .order_by("createdAt")
-        .order_by("captureOrder")
-        .order_by(FieldPath.document_id())
-    )
+    query = db.collection(TWEETS).where(filter=firestore.FieldFilter("userId", "==", user_id))
+    if since is not None:
+        query = query.where(filter=firestore.FieldFilter("createdAt", ">=", since))
+    query = query.order_by("createdAt").order_by("captureOrder").order_by(FieldPath.document_id())
     if cursor is not None:
         after = {
             "createdAt": DatetimeWithNanoseconds.from_rfc3339(cursor.created_at),
@@ -136,18 +142,17 @@ def list_page(db: Any, user_id: str, limit: int, cursor: Cursor | None) -> tuple
         query = query.start_after(after)
     snapshots = list(query.limit(limit + 1).get(**bounded(10.0)))
     page = snapshots[:limit]
-    items = [_item(s.to_dict()) for s in page]
-    more = len(snapshots) > limit
-    last = page[-1] if more else None
-    return items, Cursor(last.get("createdAt").rfc3339(), last.get("captureOrder"), last.id) if last else None
+    last = page[-1] if len(snapshots) > limit else None
+    following = Cursor(last.get("createdAt").rfc3339(), last.get("captureOrder"), last.id) if last else None
+    return [s.to_dict() for s in page], following
 
 
 def _item(tweet: dict[str, Any]) -> dict[str, Any]:
     return {
         "tweetId": tweet["tweetId"],
         "status": status_of(tweet),
-        "createdAt": _iso(tweet.get("createdAt")),
-        "unlikedAt": _iso(tweet.get("unlikedAt")),
+        "createdAt": iso(tweet.get("createdAt")),
+        "unlikedAt": iso(tweet.get("unlikedAt")),
         "tweet": tweet.get("rawData"),
     }
 
@@ -172,7 +177,7 @@ def unlike(db: Any, publisher: Publisher, user_id: str, tweet_id: str, now: date
             tweet_id,
             UNLIKED,
             (snapshot.get("likeSeq") or 0) + 1,
-            {"tweetId": tweet_id, "unlikedAt": _iso(now)},
+            {"tweetId": tweet_id, "unlikedAt": iso(now)},
             raw.get("source") or SOURCE,
             now.date().isoformat(),
         )

@@ -10,7 +10,9 @@ and sequence on every copy.
 
 Events of one tweet are numbered: the first like is sequence 0 and has the queue
 item `{userId}_{tweetId}`; each unlike or re-like adds one and has the item
-`{userId}_{tweetId}~{sequence}`.
+`{userId}_{tweetId}~{sequence}`. A replay (the owner's republish of a capture's
+current event) has the item `{userId}_{tweetId}~{sequence}~replay`, carries its
+own body and, once published, only loses its item: it changes nothing on the tweet.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Event:
     data: dict[str, Any]
     source: str
     date: str
+    replay: bool = False
 
     @property
     def key(self) -> str:
@@ -47,11 +50,15 @@ class Event:
     @property
     def item_id(self) -> str:
         """The queue item's document id."""
+        if self.replay:
+            return f"{self.key}~{self.sequence}~replay"
         return self.key if self.sequence == 0 else f"{self.key}~{self.sequence}"
 
     def message(self) -> TweetMessage:
         """The message this event publishes."""
-        return build_message(self.user_id, self.data, self.date, self.event, self.sequence, self.source)
+        return build_message(
+            self.user_id, self.data, self.date, self.event, self.sequence, self.source, replay=self.replay
+        )
 
     def queue_item(self, now: datetime) -> dict[str, Any]:
         """The queue item that keeps this event until it is published; due after the in-flight lease.
@@ -76,8 +83,10 @@ class Event:
             "createdAt": now,
             "updatedAt": now,
         }
-        if self.event != LIKED or self.sequence > 0:
+        if self.event != LIKED or self.sequence > 0 or self.replay:
             item["tweetData"] = self.data
+        if self.replay:
+            item["replay"] = True
         return item
 
     @classmethod
@@ -91,6 +100,7 @@ class Event:
             data=item.get("tweetData") or tweet or {"tweetId": item["tweetId"]},
             source=item["source"],
             date=item["captureDate"],
+            replay=bool(item.get("replay")),
         )
 
 
@@ -106,10 +116,11 @@ def add_settled(db: Any, batch: Any, event: Event, message_id: str, published_at
     `published_at` is this instance's clock once Pub/Sub has answered (a server-time
     transform would cost the commit more and say the same within milliseconds).
     """
-    delivered: dict[str, Any] = {f"deliveries.`{event.sequence}`": message_id}
-    if event.event == LIKED:
-        delivered.update(pubsubMessageId=message_id, publishedAt=published_at)
-    batch.update(db.collection(TWEETS).document(event.key), delivered)
+    if not event.replay:
+        delivered: dict[str, Any] = {f"deliveries.`{event.sequence}`": message_id}
+        if event.event == LIKED:
+            delivered.update(pubsubMessageId=message_id, publishedAt=published_at)
+        batch.update(db.collection(TWEETS).document(event.key), delivered)
     batch.delete(db.collection(QUEUE).document(event.item_id))
 
 

@@ -49,13 +49,15 @@ def build_message(
     event: str = LIKED,
     sequence: int = 0,
     source: str | None = None,
+    replay: bool = False,
 ) -> TweetMessage:
     """A message: `{"data": ..., "attributes": {...}}`, the same attributes on the message itself.
 
     `data` is the captured tweet for `liked`, `{"tweetId", "unlikedAt"}` for `unliked`.
     Every publish of one event carries the same attributes; `sequence` orders the
     events of one dedupKey (0 for the first like, one more for each unlike or re-like),
-    so a consumer keeps, per dedupKey, the event with the highest sequence.
+    so a consumer keeps, per dedupKey, the event with the highest sequence. A message
+    sent again on the owner's request also carries `replay: "true"`.
     """
     attributes = {
         "userId": user_id,
@@ -67,6 +69,8 @@ def build_message(
         "sequence": str(sequence),
         "dedupKey": dedup_key(user_id, data["tweetId"]),
     }
+    if replay:
+        attributes["replay"] = "true"
     body = {"data": data, "attributes": attributes}
     return TweetMessage(json.dumps(body, ensure_ascii=False).encode("utf-8"), attributes)
 

@@ -69,6 +69,7 @@ def _claim(db: Any, snapshot: Any, now: datetime) -> bool:
     try:
         snapshot.reference.update(
             {
+                "status": "retrying",
                 "attempts": (snapshot.get("attempts") or 0) + 1,
                 "nextAttemptAt": now + CLAIM_LEASE,
                 "lastAttemptAt": now,
@@ -86,7 +87,7 @@ def _fail(db: Any, snapshot: Any, attempts: int, error: str, now: datetime, max_
     if attempts >= max_attempts:
         update = {"status": "failed", "errorMessage": error, "failedAt": now, "updatedAt": now}
         event = Event.from_queue_item(snapshot.to_dict())
-        if event.event == LIKED:  # lookup and listing tell this like `failed` from the tweet alone
+        if event.event == LIKED and not event.replay:  # lookup and listing tell `failed` from the tweet alone
             db.collection(TWEETS).document(event.key).update({"failedSeq": event.sequence}, **bounded())
     else:
         update = {

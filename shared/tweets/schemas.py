@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
 
 from shared.fields import HTTP_URL, IsoTimestamp, Pattern, Strict, StrictBoolean, WholeNumber, tweet_id_field
 from shared.tweets.publish import SOURCE
@@ -126,3 +126,63 @@ class UnlikeRequest(Strict):
     """Unlike body: the tweet the user took the like back from."""
 
     tweetId = tweet_id_field(required=True)
+
+
+MAX_REPUBLISH_IDS = 500
+MAX_QUEUE_PAGE = 500
+QUEUE_STATUSES = ("pending", "retrying", "failed")
+_CURSOR = {
+    "validate": validate.Length(min=1, max=512),
+    "metadata": {"description": "The `nextCursor` of the previous answer; absent for the first."},
+}
+
+
+class RepublishRequest(Strict):
+    """Republish body: `tweetIds` (1 to 500), or `since` with the previous answer's `cursor`."""
+
+    openapi: ClassVar[dict[str, Any]] = {"oneOf": [{"required": ["tweetIds"]}, {"required": ["since"]}]}
+
+    tweetIds = fields.List(
+        tweet_id_field(), validate=validate.Length(min=1, max=MAX_REPUBLISH_IDS), metadata={"description": "1 to 500."}
+    )
+    since = IsoTimestamp(
+        metadata={"description": "Captures created at or after this time (UTC when no offset), oldest first."}
+    )
+    cursor = fields.String(load_default=None, allow_none=True, **_CURSOR)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _ids_or_since(self, data: dict[str, Any], **_: Any) -> None:
+        if ("tweetIds" in data) == ("since" in data):
+            raise ValidationError("Send either tweetIds or since, not both.", "tweetIds")
+        if data["cursor"] is not None and "since" not in data:
+            raise ValidationError("A cursor goes with since.", "cursor")
+
+
+class QueueQuery(Strict):
+    """The queue view's query string: which items, how many, and the cursor of the previous page."""
+
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(QUEUE_STATUSES),
+        metadata={"description": "Only items in this state: pending, retrying or failed (default all)."},
+    )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=MAX_QUEUE_PAGE),
+        metadata={"description": "Items per page, 1 to 500 (default 100)."},
+    )
+    cursor = fields.String(load_default=None, **_CURSOR)
+
+
+class QueueRetryRequest(Strict):
+    """Queue retry body: `tweetIds` (1 to 500) to retry only their failed items, or `{}` for every failed item.
+
+    Unknown fields are refused here: a misspelt `tweetIds` must not retry every failed item.
+    """
+
+    class Meta:  # noqa: D106
+        unknown = RAISE
+
+    tweetIds = fields.List(
+        tweet_id_field(), validate=validate.Length(min=1, max=MAX_REPUBLISH_IDS), metadata={"description": "1 to 500."}
+    )

@@ -229,6 +229,55 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
     ),
     Endpoint(
+        "republish",
+        "/api/tweets/republish",
+        "Send captures to the topic again, marked replay, to rebuild a downstream index",
+        "owner",
+        request="RepublishRequest",
+        bearer=True,
+        needs_jwt=True,
+        rate_limited=True,
+        description=(
+            "By `tweetIds` (1 to 500), or every capture created at or after `since`, oldest first, 500 a call "
+            "(send `nextCursor` back until it is null). Each capture's current event (`liked` with the stored "
+            "tweet, or `unliked`) goes through the outbox again with its current `sequence` and the attribute "
+            '`replay: "true"`; a Pub/Sub outage queues it. They count against the batch capture budget, all or '
+            "none: 429 with Retry-After when they do not fit. Ids this account never captured are `absent`."
+        ),
+        answers=_answers(s200=Answer("How many were published and queued, and the next cursor.", "RepublishResult")),
+    ),
+    Endpoint(
+        "queue_status",
+        "/api/queue",
+        "The caller's queue items that have not reached the topic yet, and why",
+        "owner",
+        methods=("GET",),
+        query="QueueQuery",
+        bearer=True,
+        needs_jwt=True,
+        description=(
+            "`pending`: not tried by the replay yet (the capture's own publish may have failed: `lastError`); "
+            "`retrying`: tried at least once by the replay, tried again at `nextAttemptAt`; `failed`: the replay "
+            "gave up after MAX_RETRY_ATTEMPTS (retry it with POST /api/queue/retry). Oldest first; a cursor from "
+            "another user or altered is a 400."
+        ),
+        answers=_answers(s200=Answer("A page of queue items and the cursor of the next one.", "QueuePage")),
+    ),
+    Endpoint(
+        "queue_retry",
+        "/api/queue/retry",
+        "Give the caller's failed queue items another run",
+        "owner",
+        request="QueueRetryRequest",
+        bearer=True,
+        needs_jwt=True,
+        description=(
+            '`{}` retries every `failed` item of the caller, `{"tweetIds": [...]}` only those of these tweets: each '
+            "is pending again with its attempts reset, and the next replay run publishes it."
+        ),
+        answers=_answers(s200=Answer("How many items are pending again.", "QueueRetryResult")),
+    ),
+    Endpoint(
         "health",
         "/api/health",
         "Whether Firestore and Pub/Sub are reachable",

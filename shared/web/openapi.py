@@ -181,6 +181,50 @@ class UnlikeResult(Schema):
     tweetId = fields.String(required=True)
 
 
+class RepublishResult(Schema):
+    """The answer to a republish."""
+
+    republished = fields.Integer(required=True, metadata={"description": "Published to the topic now."})
+    queued = fields.Integer(required=True, metadata={"description": "Stored in the queue; the replay publishes them."})
+    absent = fields.List(
+        fields.String(), required=True, metadata={"description": "Requested ids this account never captured."}
+    )
+    nextCursor = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "With `since`: send it back for the next 500; null at the end."},
+    )
+
+
+class QueueItem(Schema):
+    """One queue item: an event not yet on the topic."""
+
+    tweetId = fields.String(required=True)
+    event = fields.String(required=True, validate=validate.OneOf(["liked", "unliked"]))
+    sequence = fields.Integer(required=True)
+    replay = fields.Boolean(required=True, metadata={"description": "Sent again on the owner's request."})
+    status = fields.String(required=True, validate=validate.OneOf(list(tweet_schemas.QUEUE_STATUSES)))
+    attempts = fields.Integer(required=True, metadata={"description": "Replay attempts so far."})
+    lastError = fields.String(required=True, allow_none=True, metadata={"description": "Why the last publish failed."})
+    nextAttemptAt = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "When the replay tries it next; null when failed."}
+    )
+    createdAt = fields.DateTime(required=True)
+
+
+class QueuePage(Schema):
+    """A page of the queue view."""
+
+    items = fields.List(fields.Nested(QueueItem), required=True)
+    nextCursor = fields.String(required=True, allow_none=True, metadata={"description": "Null on the last page."})
+
+
+class QueueRetryResult(Schema):
+    """The answer to a queue retry."""
+
+    retried = fields.Integer(required=True, metadata={"description": "Failed items made pending again."})
+
+
 class HealthServices(Schema):
     """Whether each backend answered within the check's deadline."""
 

@@ -78,7 +78,7 @@ def test_every_routed_path_is_described(document: dict[str, Any], path: str) -> 
     """Each path the `api` router serves is in the document with the methods its function takes."""
     assert list(document["paths"][path]) == [m.lower() for m in BY_PATH[path].methods]
     assert list(document["paths"][path]) == [
-        "get" if path in {"/api/health", "/api/openapi.json", "/api/tweets"} else "post"
+        "get" if path in {"/api/health", "/api/openapi.json", "/api/tweets", "/api/queue"} else "post"
     ]
 
 
