@@ -38,6 +38,9 @@ HTTP_FUNCTIONS = (
     "lookup",
     "list-tweets",
     "unlike",
+    "republish",
+    "queue-status",
+    "queue-retry",
 )
 RETRY_FUNCTION = "retry-queue"
 # Deploys in flight at once by default: a new project's Cloud Build pool runs only a few builds at a time.

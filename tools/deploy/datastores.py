@@ -11,8 +11,15 @@ DB = f"--database={DATABASE}"
 TTLS = (("sessions", "expiresAt"), ("rateLimits", "expireAt"))
 # Composite indexes (all ascending) of the queries that need one:
 #   queue:  status IN [...] AND nextAttemptAt <= now ORDER BY nextAttemptAt (the retry replay)
-#   tweets: userId == me ORDER BY createdAt, captureOrder (a user's captures, oldest first, a batch in order)
-INDEXES = (("queue", ("status", "nextAttemptAt")), ("tweets", ("userId", "createdAt", "captureOrder")))
+#   queue:  userId == me [AND status == S] ORDER BY createdAt (the owner's queue view)
+#   tweets: userId == me ORDER BY createdAt, captureOrder (a user's captures, oldest first, a batch in order;
+#           republish adds createdAt >= since)
+INDEXES = (
+    ("queue", ("status", "nextAttemptAt")),
+    ("queue", ("userId", "createdAt")),
+    ("queue", ("userId", "status", "createdAt")),
+    ("tweets", ("userId", "createdAt", "captureOrder")),
+)
 # Daily backups kept a week (https://cloud.google.com/firestore/docs/backups).
 BACKUP_RECURRENCE = "daily"
 BACKUP_RETENTION = "7d"
