@@ -193,6 +193,22 @@ def unlike(counting: Counting, token: str, tweet_id: str, status: str = "unliked
     return counting.post("unlike", {"tweetId": tweet_id}, 200, token, status=status)
 
 
+def republish(counting: Counting, token: str, tweet_ids: list[str]) -> Case:
+    """Captures sent again by id, all published."""
+    return counting.post("republish", {"tweetIds": tweet_ids}, 200, token, republished=len(tweet_ids))
+
+
+def queue_page(counting: Counting, token: str, limit: int) -> Case:
+    """The first page of the queue view."""
+    headers = {"Authorization": f"Bearer {token}"}
+    return counting.count(lambda: counting.client("queue_status").get(f"/?limit={limit}", headers=headers), 200)
+
+
+def queue_retry(counting: Counting, token: str) -> Case:
+    """Every failed queue item of the user pending again."""
+    return counting.post("queue_retry", {}, 200, token)
+
+
 def every_case(counting: Counting) -> dict[str, Case]:
     """Every request and path the benchmark reports, in its order, on one fresh database."""
     cases: dict[str, Case] = {}
@@ -211,12 +227,15 @@ def every_case(counting: Counting) -> dict[str, Case]:
     cases["capture (duplicate)"] = capture(counting, token, tweet, "duplicate")
     cases["capture (rate-limited)"] = rate_limited_capture(counting)
     cases["capture (queued)"] = queued_capture(counting, token, queued)
+    cases["queue_status (1 item)"] = queue_page(counting, token, 100)
+    cases["queue_retry (none failed)"] = queue_retry(counting, token)
     cases["retry_queue (one due item)"] = replay(counting, registered.body["userId"], queued["tweetId"])
     hundred = [tweet_body() for _ in range(100)]
     cases["capture_batch (100 new)"] = batch(counting, token, hundred)
     cases["capture_batch (100, 50 captured before)"] = batch(
         counting, token, hundred[:50] + [tweet_body() for _ in range(50)]
     )
+    cases["republish (100 ids)"] = republish(counting, token, [t["tweetId"] for t in hundred])
     ids = [t["tweetId"] for t in hundred] + [tweet_body()["tweetId"] for _ in range(400)]
     cases["lookup (500 ids)"] = lookup(counting, token, ids)
     cases["list_tweets (page of 100)"] = list_page(counting, token, 100)
