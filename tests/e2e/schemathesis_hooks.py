@@ -35,11 +35,14 @@ schemathesis.openapi.format("password", STRONG_PASSWORDS)
 
 @schemathesis.hook
 def before_call(ctx: schemathesis.HookContext, case: schemathesis.Case, **kwargs: object) -> None:
-    """Send no made-up listing cursor: only a cursor the server signed for this user is valid.
+    """Send no made-up cursor (listing, queue view, republish): only a cursor the server signed for this user is valid.
 
     JSON Schema cannot say "a value this server issued", so every generated cursor would be a
     correct 400 that schemathesis counts as a valid request rejected. Paging with real cursors,
-    and tampered and foreign ones, is tested in tests/functions/test_likes.py.
+    and tampered and foreign ones, is tested in tests/functions (test_likes, test_queue_controls,
+    test_republish).
     """
     if case.query and "cursor" in case.query:
         del case.query["cursor"]
+    if isinstance(case.body, dict) and "cursor" in case.body:
+        del case.body["cursor"]
