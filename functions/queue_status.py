@@ -1,5 +1,7 @@
 """GET /api/queue — the caller's queue items not yet on the topic, and why, page by page."""
 
+from datetime import UTC, datetime
+
 import flask
 import functions_framework
 
@@ -7,8 +9,9 @@ from shared import clients, errors
 from shared.config import get_settings
 from shared.tweets.likes import BadCursor, Cursor
 from shared.tweets.queue_items import queue_page
+from shared.tweets.read_budget import ReadBudget, admit_read
 from shared.tweets.schemas import QueueQuery
-from shared.web.edge import authenticated_user, endpoint, json_response, load
+from shared.web.edge import authenticated_user, endpoint, json_response, load_query
 
 _schema = QueueQuery()
 
@@ -16,15 +19,18 @@ _schema = QueueQuery()
 @functions_framework.http
 @endpoint("queue_status")
 def queue_status(request: flask.Request) -> flask.Response:
-    """200 with a page of queue items and the next page's cursor (null at the end); 400 bad status, limit or cursor."""
+    """200 with a page of queue items and the next page's cursor (null at the end); 400 bad query; 429."""
+    settings = get_settings()
     user_id = authenticated_user(request)
-    query = load(_schema, request.args.to_dict())
-    key = get_settings().require_jwt_secret()
+    query = load_query(_schema, request)
+    key = settings.require_jwt_secret()
     try:
         cursor = Cursor.decode(query["cursor"], user_id, key) if query["cursor"] else None
     except BadCursor:
-        raise errors.ValidationFailed(
-            {"cursor": ["Not a cursor this view gave you; start again without one."]}
-        ) from None
-    items, following = queue_page(clients.firestore_client(), user_id, query["status"], query["limit"], cursor)
+        raise errors.InvalidQuery({"cursor": ["Not a cursor this view gave you; start again without one."]}) from None
+    db = clients.firestore_client()
+    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
+    reading = admit_read(db, user_id, query["limit"] + 1, budget, datetime.now(UTC))
+    items, following = queue_page(db, user_id, query["status"], query["limit"], cursor)
+    reading.spend(db, len(items) + (following is not None))  # the page, and the one document that tells "more"
     return json_response({"items": items, "nextCursor": following.encode(user_id, key) if following else None})

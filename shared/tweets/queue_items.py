@@ -10,8 +10,9 @@ An item's `status` says where the replay stands with it:
 - `failed`: the replay gave up after MAX_RETRY_ATTEMPTS attempts; kept, with its
   last error, until the owner retries it.
 
-Reads here may later count against a per-user read budget: `queue_page` reads
-`limit + 1` documents, `retry_failed` one per failed item it resets.
+A page counts against the user's read budget (in functions/queue_status.py); a
+retry reads one document per failed item it resets, which are few and each came
+from an outage, not from the caller.
 """
 
 from __future__ import annotations

@@ -242,7 +242,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "(send `nextCursor` back until it is null). Each capture's current event (`liked` with the stored "
             "tweet, or `unliked`) goes through the outbox again with its current `sequence` and the attribute "
             '`replay: "true"`; a Pub/Sub outage queues it. They count against the batch capture budget, all or '
-            "none: 429 with Retry-After when they do not fit. Ids this account never captured are `absent`."
+            "none: 429 with Retry-After when they do not fit; the documents read (one per id, or a page of at most "
+            "501) count against the read budget. Ids this account never captured are `absent`."
         ),
         answers=_answers(s200=Answer("How many were published and queued, and the next cursor.", "RepublishResult")),
     ),
@@ -259,8 +260,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             "`pending`: not tried by the replay yet (the capture's own publish may have failed: `lastError`); "
             "`retrying`: tried at least once by the replay, tried again at `nextAttemptAt`; `failed`: the replay "
             "gave up after MAX_RETRY_ATTEMPTS (retry it with POST /api/queue/retry). Oldest first; a cursor from "
-            "another user or altered is a 400."
+            "another user or altered is a 400. A page's documents count against the read budget, as a listing's."
         ),
+        rate_limited=True,
         answers=_answers(s200=Answer("A page of queue items and the cursor of the next one.", "QueuePage")),
     ),
     Endpoint(
