@@ -19,7 +19,7 @@ from shared.db import QUEUE, TWEETS, bounded, dedup_key
 from shared.tweets.budget import CaptureBudget, enforce_capture_limit
 from shared.tweets.likes import Cursor, captures_page, iso
 from shared.tweets.outbox import Event, deliver
-from shared.tweets.publish import LIKED, UNLIKED, Publisher, PublishFailed
+from shared.tweets.publish import LIKED, SOURCE, UNLIKED, Publisher, PublishFailed
 
 PAGE_SIZE = 500
 # One Publish request per chunk: 100 captures of at most 64 KiB stay under Pub/Sub's 10 MB a request.
@@ -42,7 +42,7 @@ def current_event(user_id: str, tweet: dict[str, Any]) -> Event:
     `captureDate` is the date of the capture's first like, or of its unlike.
     """
     raw = tweet.get("rawData") or {"tweetId": tweet["tweetId"]}
-    source = raw.get("source") or "chrome-extension"
+    source = raw.get("source") or SOURCE
     sequence = tweet.get("likeSeq") or 0
     unliked_at = tweet.get("unlikedAt")
     if unliked_at is not None:
