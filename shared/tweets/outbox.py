@@ -135,7 +135,9 @@ def deliver(db: Any, publisher: Publisher, events: Sequence[Event], now: datetim
     batch = db.batch()
     for event, outcome in zip(events, outcomes, strict=True):
         if isinstance(outcome, PublishFailed):
-            log("WARNING", "publish failed; event queued", dedupKey=event.key, likeEvent=event.event, error=str(outcome))
+            log(
+                "WARNING", "publish failed; event queued", dedupKey=event.key, likeEvent=event.event, error=str(outcome)
+            )
             update = {"nextAttemptAt": now, "errorMessage": str(outcome), "updatedAt": now}
             batch.update(db.collection(QUEUE).document(event.item_id), update)
         else:
