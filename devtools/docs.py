@@ -19,7 +19,7 @@ _EMULATOR_ROW = (
 def default_cell(setting: Setting) -> str:
     """How the README writes a setting's default."""
     if setting.secret:
-        return "— (required)"
+        return "— (a secret)"
     if setting.fallback_env:
         return f"`{setting.fallback_env}`"
     if setting.default is None:
