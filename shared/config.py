@@ -173,8 +173,8 @@ SETTINGS: tuple[Setting, ...] = (
         "read_limit_per_minute",
         int,
         20_000,
-        "Documents a user may read per minute through lookup (one per distinct id) and the listing (one per "
-        "document a page reads), shared by all instances.",
+        "Documents a user may read per minute through lookup and republish by ids (one per distinct id), the "
+        "listing, republish by date and the queue view (one per document a page reads), shared by all instances.",
         1,
         10_000_000,
     ),
@@ -183,8 +183,8 @@ SETTINGS: tuple[Setting, ...] = (
         "daily_read_limit",
         int,
         200_000,
-        "Documents a user may read per UTC day through lookup and the listing: caps what a stolen token can "
-        "cost in reads.",
+        "Documents a user may read per UTC day through the same requests: caps what a stolen token can cost in "
+        "reads.",
         1,
         100_000_000,
     ),
