@@ -13,7 +13,8 @@ register (/fn/register, /fn/api/api/auth/register) is closed as a deployed one i
 only the e-mails of the function's ALLOWED_EMAILS, only with the code of its
 REGISTRATION_CODE binding, once; a weak password is a 400; every refusal the same
 403. Accounts land in the state's `accounts` (e-mail -> the password's SHA-256),
-each call in register-calls.jsonl with the password replaced by its SHA-256.
+each call in register-calls.jsonl with the password replaced by its SHA-256;
+`register_not_public` answers that many calls with Google's HTML 403 first.
 """
 
 from __future__ import annotations
@@ -83,8 +84,7 @@ class FakeGoogleApis:
                 body = json.loads(self.rfile.read(length) or b"null") if length else None
                 path = self.path.split("?", 1)[0]
                 if method == "POST" and REGISTER.fullmatch(path):
-                    status, answer = fake.register(path.split("/")[2], body)
-                    self._send(status, answer, kind="application/json" if status < 400 else "application/problem+json")
+                    self._send(*fake.register(path.split("/")[2], body))
                     return
                 if path.startswith("/fn/"):
                     self._function(method, path)
@@ -127,7 +127,10 @@ class FakeGoogleApis:
             def _send(
                 self, status: int, answer: Any, headers: dict[str, str] | None = None, kind: str = "application/json"
             ) -> None:
-                data = b"" if answer is None else json.dumps(answer).encode()
+                if isinstance(answer, str):
+                    data = answer.encode()
+                else:
+                    data = b"" if answer is None else json.dumps(answer).encode()
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -139,14 +142,25 @@ class FakeGoogleApis:
 
         return Handler
 
-    def register(self, name: str, body: dict[str, Any]) -> tuple[int, Any]:
-        """A register call to the deployed function NAME, answered as the real one answers it."""
+    def register(self, name: str, body: dict[str, Any]) -> tuple[int, Any, dict[str, str], str]:
+        """A register call to the deployed function NAME: (status, body, headers, content type)."""
+        status, answer = self._register(name, body)
+        kind = "text/html" if isinstance(answer, str) else "application/problem+json" if status >= 400 else None
+        return status, answer, {}, kind or "application/json"
+
+    def _register(self, name: str, body: dict[str, Any]) -> tuple[int, Any]:
         email, password, code = (body.get(key) for key in ("email", "password", "registrationCode"))
         digest = hashlib.sha256(str(password).encode()).hexdigest()
         with Locked(str(self.state_path)):
             with open(self.register_log_path, "a") as log:
                 logged = {key: value for key, value in body.items() if key != "password"}
                 log.write(json.dumps({"function": name, "body": logged, "password_sha256": digest}) + "\n")
+            state = json.loads(self.state_path.read_text())
+            if state.get("register_not_public", 0) > 0:
+                # Google's front end, before a new function's allUsers binding takes effect.
+                state["register_not_public"] -= 1
+                self.state_path.write_text(json.dumps(state, indent=1))
+                return 403, "<html><title>403 Forbidden</title>Your client does not have permission</html>"
             if not all(re.search(rule, str(password)) for rule in ("^.{8,}$", "[A-Z]", "[a-z]", "[0-9]")):
                 problem = {
                     "title": "Validation Failed",
@@ -154,7 +168,6 @@ class FakeGoogleApis:
                     "detail": "The request body has invalid fields.",
                 }
                 return 400, problem | {"errors": {"password": [WEAK_PASSWORD]}}
-            state = json.loads(self.state_path.read_text())
             function = next(f for key, f in state["functions"].items() if key.endswith(f"/{name}"))
             secret, _, version = function["secrets"].get("REGISTRATION_CODE", "").partition(":")
             expected = state["secrets"][secret]["versions"][int(version) - 1]["data"] if secret else None
