@@ -112,6 +112,7 @@ def test_help_exits_zero_without_calling_gcloud(make_cloud: MakeCloud) -> None:
         "--dry-run",
         "--parallel",
         "--no-backups",
+        "--no-owner-account",
         "--force-rules",
     ):
         assert flag in run.stdout

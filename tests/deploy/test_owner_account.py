@@ -174,3 +174,19 @@ def test_an_owner_at_the_terminal_is_asked_again_until_register_takes_the_passwo
     assert "the two passwords differ" in said
     assert f"register refused the password: The request body has invalid fields. password: {WEAK_PASSWORD}" in said
     assert OWNER_PASSWORD not in said
+
+
+def test_disabling_the_spent_code_lets_a_new_owner_email_register(
+    make_cloud: MakeCloud, deployed_project: dict[str, Any]
+) -> None:
+    """With the spent version disabled, a run for a new e-mail adds a fresh code, pins it and registers that e-mail."""
+    deployed_project["secrets"][CODE_SECRET]["versions"][0]["state"] = "DISABLED"
+    cloud = make_cloud(deployed_project)
+    run = cloud.run("--project", PROJECT, "--owner-email", "new@example.com")
+    assert run.returncode == 0, run.stderr
+    fresh = run.state["secrets"][CODE_SECRET]["versions"][1]["data"]
+    assert parse_dict_flag(run.deploys()["register"].flag("set-secrets") or "=")["REGISTRATION_CODE"] == (
+        f"{CODE_SECRET}:2"
+    )
+    assert run.registrations[0]["body"] == {"email": "new@example.com", "registrationCode": fresh}
+    assert run.state["accounts"] == {OWNER: sha256(OWNER_PASSWORD), "new@example.com": sha256(OWNER_PASSWORD)}
