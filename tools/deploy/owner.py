@@ -58,7 +58,7 @@ def ensure_owner_account(gcloud: Gcloud, settings: Settings, chosen: list[str], 
         raise Failed(f"could not read version {version} of the secret {names.REGISTRATION_SECRET}")
     given = os.environ.get(PASSWORD_VARIABLE)
     while True:
-        status, detail = register(url, settings.owner_email, given or ask_password(settings.owner_email), code)
+        status, detail, fields = register(url, settings.owner_email, given or ask_password(settings.owner_email), code)
         if status == 201:
             say(f"  owner account created: {settings.owner_email}")
             return
@@ -66,7 +66,7 @@ def ensure_owner_account(gcloud: Gcloud, settings: Settings, chosen: list[str], 
             say("  the owner's account already exists (the registration code is spent); for another "
                 "--owner-email see docs/deployment.md, 'The owner's account'")  # fmt: skip
             return
-        if status == 400 and not given:
+        if status == 400 and fields == {"password"} and not given:
             say(f"  register refused the password: {detail}")
             continue
         raise Failed(f"register answered {status:03d}: {detail}")
@@ -85,8 +85,8 @@ def ask_password(email: str) -> str:
         say("  the two passwords differ (or are empty); once more")
 
 
-def register(url: str, email: str, password: str, code: str) -> tuple[int, str]:
-    """POST the registration; (status, what the answer says).
+def register(url: str, email: str, password: str, code: str) -> tuple[int, str, set[str]]:
+    """POST the registration; (status, what the answer says, the fields a 400 names).
 
     An answer that is not the function's own (no JSON: a front end's page while a new function
     becomes public, a network error) or a 5xx is tried again, like the verification's passes.
@@ -99,17 +99,13 @@ def register(url: str, email: str, password: str, code: str) -> tuple[int, str]:
         status, headers, text = verify.fetch(url, "POST", {"Content-Type": "application/json"}, body)
         if 0 < status < 500 and "json" in headers.get("content-type", ""):
             break
-    return status, _problem(text)
-
-
-def _problem(text: str) -> str:
-    """A problem answer's detail with each field's messages; anything else, its start."""
     try:
         problem = json.loads(text)
     except ValueError:
         problem = None
     if not isinstance(problem, dict):
-        return text.strip()[:200]
+        return status, text.strip()[:200], set()
     errors = problem.get("errors") if isinstance(problem.get("errors"), dict) else {}
-    fields = [f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items()]
-    return " ".join([str(problem.get("detail") or problem.get("title") or ""), *fields]).strip()
+    said = [str(problem.get("detail") or problem.get("title") or "")]
+    said += [f"{field}: {' '.join(map(str, messages))}" for field, messages in errors.items()]
+    return status, " ".join(said).strip(), set(errors)
