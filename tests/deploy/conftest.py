@@ -25,6 +25,8 @@ REGION = "us-central1"
 OWNER = "owner@example.com"
 EXTENSION_ID = "abcdefghijklmnopabcdefghijklmnop"
 ACCESS_TOKEN = "ya29.fake-access-token-that-must-never-be-printed"
+# The owner's password every run is given (TCA_PASSWORD), as a non-interactive deploy is.
+OWNER_PASSWORD = "Owner-passw0rd-that-must-never-be-printed"
 STANDARD_ARGS = ("--project", PROJECT, "--owner-email", OWNER, "--extension-id", EXTENSION_ID)
 # Deployed names (hyphenated); the entry point is the name with underscores. health is deployed first, alone.
 HTTP_FUNCTIONS = (
@@ -139,7 +141,7 @@ class Call:
 
 @dataclass(frozen=True)
 class DeployRun:
-    """What one run of deploy.sh did: its exit status, output, gcloud calls and the state it left."""
+    """What one run of deploy.sh did: exit status, output, gcloud, REST and register calls, the state it left."""
 
     returncode: int
     stdout: str
@@ -148,6 +150,7 @@ class DeployRun:
     state: dict[str, Any]
     sleeps: list[float]
     api_calls: list[dict[str, Any]]
+    registrations: list[dict[str, Any]]
 
     @property
     def changes(self) -> list[Call]:
@@ -224,6 +227,7 @@ class FakeCloud:
             "PYTHONPATH": str(self.hooks),
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_FIREBASERULES": self.apis.url,
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_MONITORING": self.apis.url,
+            "TCA_PASSWORD": OWNER_PASSWORD,
             **extra,
         }
 
@@ -232,6 +236,7 @@ class FakeCloud:
         self.log_path.write_text("")
         (self.directory / SLEEP_LOG).write_text("")
         self.apis.log_path.write_text("")
+        self.apis.register_log_path.write_text("")
         completed = subprocess.run(
             [str(SCRIPT), *args],
             cwd=self.directory,
@@ -245,7 +250,17 @@ class FakeCloud:
         calls = [Call.from_log(line) for line in self.log_path.read_text().splitlines()]
         sleeps = [float(line) for line in (self.directory / SLEEP_LOG).read_text().split()]
         api_calls = [json.loads(line) for line in self.apis.log_path.read_text().splitlines()]
-        return DeployRun(completed.returncode, completed.stdout, completed.stderr, calls, self.state, sleeps, api_calls)
+        registrations = [json.loads(line) for line in self.apis.register_log_path.read_text().splitlines()]
+        return DeployRun(
+            completed.returncode,
+            completed.stdout,
+            completed.stderr,
+            calls,
+            self.state,
+            sleeps,
+            api_calls,
+            registrations,
+        )
 
 
 @pytest.fixture(name="make_cloud")

@@ -543,6 +543,21 @@ def secrets_versions_add(invocation: Invocation, state: State) -> None:
     _new_version(invocation, _secret(invocation, state))
 
 
+def secrets_versions_access(invocation: Invocation, state: State) -> None:
+    name, number = invocation.require("secret"), "".join(invocation.positionals)
+    path = f"projects/{state['projects'][invocation.project]}/secrets/{name}/versions/{number}"
+    versions = state["secrets"].get(name, {}).get("versions", [])
+    if not number.isdigit() or not 1 <= int(number) <= len(versions):
+        raise not_found(invocation, f"Secret Version [{path}]")
+    if versions[int(number) - 1]["state"] != "ENABLED":
+        raise GcloudError(
+            f"ERROR: (gcloud.secrets.versions.access) FAILED_PRECONDITION: Secret Version [{path}] "
+            "is in DISABLED state."
+        )
+    # The payload as stored, without a newline added, as gcloud prints it.
+    sys.stdout.write(versions[int(number) - 1]["data"])
+
+
 def accounts_describe(invocation: Invocation, state: State) -> Resource:
     email = invocation.positionals[0]
     if email not in state["service_accounts"]:
@@ -992,6 +1007,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("secrets", "create"): Command(secrets_create, True, frozenset({"replication-policy", "data-file"})),
     ("secrets", "versions", "list"): Command(secrets_versions_list, False),
     ("secrets", "versions", "add"): Command(secrets_versions_add, True, frozenset({"data-file"})),
+    ("secrets", "versions", "access"): Command(secrets_versions_access, False, frozenset({"secret"})),
     ("secrets", "get-iam-policy"): _iam(get_iam_policy),
     ("secrets", "add-iam-policy-binding"): _iam(add_iam_policy_binding),
     ("iam", "service-accounts", "describe"): Command(accounts_describe, False),

@@ -9,11 +9,19 @@ answers like a deployed function for the verification deploy.sh runs at the end:
 health, the CORS preflight and a capture without a token (state key
 `function_health` replaces the health body, e.g. to report a backend down;
 `rules_api_disabled` makes that many Firebase Rules calls fail as a just-enabled API does).
+register (/fn/register, /fn/api/api/auth/register) is closed as a deployed one is:
+only the e-mails of the function's ALLOWED_EMAILS, only with the code of its
+REGISTRATION_CODE binding, once; a weak password is a 400; every refusal the same
+403. Accounts land in the state's `accounts` (e-mail -> the password's SHA-256),
+each call in register-calls.jsonl with the password replaced by its SHA-256;
+`register_not_public` answers that many calls with Google's HTML 403 first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +30,9 @@ from typing import Any
 from tests.deploy.fake_gcloud import Locked
 
 HEALTHY = {"status": "healthy", "services": {"firestore": "connected", "pubsub": "connected"}}
+REGISTER = re.compile(r"/fn/(register|api/api/auth/register)")
+WEAK_PASSWORD = "Must contain an upper-case letter, a lower-case letter and a digit."
+REFUSED = {"title": "Forbidden", "status": 403, "detail": "This deployment does not take this registration."}
 
 
 class FakeGoogleApis:
@@ -31,6 +42,8 @@ class FakeGoogleApis:
         self.state_path = state_path
         self.log_path = state_path.with_name("api-calls.jsonl")
         self.log_path.touch()
+        self.register_log_path = state_path.with_name("register-calls.jsonl")
+        self.register_log_path.touch()
         self.project = project
         self.token = token
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -70,6 +83,9 @@ class FakeGoogleApis:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"null") if length else None
                 path = self.path.split("?", 1)[0]
+                if method == "POST" and REGISTER.fullmatch(path):
+                    self._send(*fake.register(path.split("/")[2], body))
+                    return
                 if path.startswith("/fn/"):
                     self._function(method, path)
                     return
@@ -111,7 +127,10 @@ class FakeGoogleApis:
             def _send(
                 self, status: int, answer: Any, headers: dict[str, str] | None = None, kind: str = "application/json"
             ) -> None:
-                data = b"" if answer is None else json.dumps(answer).encode()
+                if isinstance(answer, str):
+                    data = answer.encode()
+                else:
+                    data = b"" if answer is None else json.dumps(answer).encode()
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -122,6 +141,56 @@ class FakeGoogleApis:
                 self.wfile.write(data)
 
         return Handler
+
+    def register(self, name: str, body: dict[str, Any]) -> tuple[int, Any, dict[str, str], str]:
+        """A register call to the deployed function NAME: (status, body, headers, content type)."""
+        status, answer = self._register(name, body)
+        kind = "text/html" if isinstance(answer, str) else "application/problem+json" if status >= 400 else None
+        return status, answer, {}, kind or "application/json"
+
+    def _register(self, name: str, body: dict[str, Any]) -> tuple[int, Any]:
+        email, password, code = (body.get(key) for key in ("email", "password", "registrationCode"))
+        digest = hashlib.sha256(str(password).encode()).hexdigest()
+        with Locked(str(self.state_path)):
+            with open(self.register_log_path, "a") as log:
+                logged = {key: value for key, value in body.items() if key != "password"}
+                log.write(json.dumps({"function": name, "body": logged, "password_sha256": digest}) + "\n")
+            state = json.loads(self.state_path.read_text())
+            if state.get("register_not_public", 0) > 0:
+                # Google's front end, before a new function's allUsers binding takes effect.
+                state["register_not_public"] -= 1
+                self.state_path.write_text(json.dumps(state, indent=1))
+                return 403, "<html><title>403 Forbidden</title>Your client does not have permission</html>"
+            if not all(re.search(rule, str(password)) for rule in ("^.{8,}$", "[A-Z]", "[a-z]", "[0-9]")):
+                problem = {
+                    "title": "Validation Failed",
+                    "status": 400,
+                    "detail": "The request body has invalid fields.",
+                }
+                return 400, problem | {"errors": {"password": [WEAK_PASSWORD]}}
+            function = next(f for key, f in state["functions"].items() if key.endswith(f"/{name}"))
+            secret, _, version = function["secrets"].get("REGISTRATION_CODE", "").partition(":")
+            expected = state["secrets"][secret]["versions"][int(version) - 1]["data"] if secret else None
+            allowed = function["env"].get("ALLOWED_EMAILS")
+            accounts, spent = state.setdefault("accounts", {}), state.setdefault("spent_codes", [])
+            closed = expected is not None or allowed is not None
+            if (
+                (allowed is not None and email not in allowed.split(","))
+                or (expected is not None and (code != expected or code in spent))
+                or (closed and email in accounts)
+            ):
+                return 403, REFUSED
+            if email in accounts:
+                return 409, {
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "An account with this e-mail already exists.",
+                }
+            accounts[email] = digest
+            if expected is not None:
+                spent.append(code)
+            self.state_path.write_text(json.dumps(state, indent=1))
+        return 201, {"accessToken": "fake", "refreshToken": "fake", "tokenType": "Bearer", "expiresIn": 900}
 
     def answer(self, state: dict[str, Any], method: str, path: str, body: Any) -> tuple[int, Any]:
         """Status and JSON body for one API call, applied to `state`."""

@@ -36,6 +36,7 @@ from tests.deploy.fake_gcloud import parse_dict_flag
 TOPIC = "tweet-likes-raw"
 TICK_TOPIC = "tweet-capture-retry-tick"
 SECRET = "tweet-capture-jwt-key"
+REGISTRATION_SECRET = "registration-code"
 SERVICE_ACCOUNT = f"tweet-capture-fn@{PROJECT}.iam.gserviceaccount.com"
 # health and retry-queue run as an account that cannot read the signing key.
 PLAIN_ACCOUNT = f"tweet-capture-ops@{PROJECT}.iam.gserviceaccount.com"
@@ -111,6 +112,7 @@ def test_help_exits_zero_without_calling_gcloud(make_cloud: MakeCloud) -> None:
         "--dry-run",
         "--parallel",
         "--no-backups",
+        "--no-owner-account",
         "--force-rules",
     ):
         assert flag in run.stdout
@@ -342,7 +344,7 @@ def test_jwt_key_reaches_the_token_functions_only_through_secret_manager(first_r
         assert "JWT_SECRET_KEY" not in function_state(first_run, name)["env"]
         if entry_point(name) in NEEDS_JWT:
             # Pinned to the version's number: a rotation reaches every function on the next deploy, together.
-            assert call.flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:1"
+            assert parse_dict_flag(call.flag("set-secrets") or "")["JWT_SECRET_KEY"] == f"{SECRET}:1"
         else:
             assert call.flag("set-secrets") is None, name
 
@@ -426,7 +428,7 @@ def test_the_needed_apis_are_enabled(first_run: DeployRun) -> None:
 
 
 def test_the_service_accounts_hold_only_the_roles_they_need(first_run: DeployRun) -> None:
-    """Both runtime accounts get Firestore and publish+view on the topic; only the keyed one reads the secret.
+    """Both runtime accounts get Firestore and publish+view on the topic; only the keyed one reads the secrets.
 
     The account without the key (health, retry-queue) is the one Eventarc invokes retry-queue as.
     """
@@ -444,7 +446,10 @@ def test_the_service_accounts_hold_only_the_roles_they_need(first_run: DeployRun
         (f"topic/{TOPIC}", "roles/pubsub.publisher"),
         (f"topic/{TOPIC}", "roles/pubsub.viewer"),
     }
-    assert granted(SERVICE_ACCOUNT) == common | {(f"secret/{SECRET}", "roles/secretmanager.secretAccessor")}
+    assert granted(SERVICE_ACCOUNT) == common | {
+        (f"secret/{SECRET}", "roles/secretmanager.secretAccessor"),
+        (f"secret/{REGISTRATION_SECRET}", "roles/secretmanager.secretAccessor"),
+    }
     assert granted(PLAIN_ACCOUNT) == common | {(f"run/{REGION}/{RETRY_FUNCTION}", "roles/run.invoker")}
     public = {
         resource
@@ -518,14 +523,17 @@ def test_only_redeploys_a_single_function(
 
 
 def test_single_url_deploys_the_router_and_retry_queue(make_cloud: MakeCloud) -> None:
-    """--single-url deploys api (with the key) and retry-queue only; the JSON has the base URL and each /api path."""
+    """--single-url deploys api (key and code) and retry-queue only; the JSON has the base URL and each /api path."""
     run = make_cloud().run(*STANDARD_ARGS, "--single-url")
     assert run.returncode == 0, run.stderr
     deploys = run.deploys()
     assert set(deploys) == {"api", RETRY_FUNCTION}
     assert deploys["api"].flag("entry-point") == "api"
     assert deploys["api"].has("trigger-http")
-    assert deploys["api"].flag("set-secrets") == f"JWT_SECRET_KEY={SECRET}:1"
+    assert parse_dict_flag(deploys["api"].flag("set-secrets") or "") == {
+        "JWT_SECRET_KEY": f"{SECRET}:1",
+        "REGISTRATION_CODE": f"{REGISTRATION_SECRET}:1",
+    }
     base = function_state(run, "api")["serviceConfig"]["uri"]
     config = json.loads(run.stdout)
     assert config.pop("baseUrl") == base

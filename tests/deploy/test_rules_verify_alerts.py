@@ -17,6 +17,7 @@ from tests.deploy.conftest import (
     FakeCloud,
     empty_project,
 )
+from tests.deploy.fake_gcloud import parse_dict_flag
 
 MakeCloud = Callable[..., FakeCloud]
 SECRET = "tweet-capture-jwt-key"
@@ -300,8 +301,8 @@ def test_after_a_key_rotation_every_function_is_pinned_to_the_new_version(
     versions.append({**versions[0], "sha256": "0" * 64})
     run = make_cloud(state).run(*STANDARD_ARGS)
     assert run.returncode == 0, run.stderr
-    pinned = {call.flag("set-secrets") for call in run.deploys().values()} - {None}
-    assert pinned == {f"JWT_SECRET_KEY={SECRET}:2"}
+    pinned = {parse_dict_flag(call.flag("set-secrets") or "=").get("JWT_SECRET_KEY") for call in run.deploys().values()}
+    assert pinned - {None} == {f"{SECRET}:2"}
 
 
 def test_a_dry_run_of_a_fresh_project_shows_what_a_real_run_does(make_cloud: MakeCloud) -> None:

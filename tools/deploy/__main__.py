@@ -12,6 +12,8 @@ from tools.deploy import (
     datastores,
     functions,
     iam,
+    names,
+    owner,
     preflight,
     project,
     rules,
@@ -28,6 +30,7 @@ def deploy(config: settings.Settings, gcloud: Gcloud, work: Path) -> int:
     if not config.extension_id:
         say("Note: no --extension-id, so ALLOWED_ORIGINS stays at its default (any chrome-extension:// origin).")
     chosen = functions.selected(config)
+    owner.check_password_source(config, chosen)
     number, user_config = "", ""
     if gcloud.dry_run:
         say("Dry run: nothing is read or changed; every resource is assumed missing.")
@@ -45,15 +48,16 @@ def deploy(config: settings.Settings, gcloud: Gcloud, work: Path) -> int:
     scheduler.ensure_topics(gcloud)
     scheduler.ensure_tick_job(gcloud, config)
     grants = iam.ensure_runtime_accounts(gcloud)
-    version = secret.ensure_jwt_secret(gcloud)
+    pins = secret.ensure_secrets(gcloud)
     project.ensure_image_repository(gcloud, config, work)
     grants += iam.ensure_build_account(gcloud, config.region)
     if functions.RETRY in chosen:
         iam.ensure_eventarc_agent(gcloud, number)
     iam.wait_for_grants(gcloud, grants)
-    functions.deploy(gcloud, config, chosen, version, user_config)
+    functions.deploy(gcloud, config, chosen, pins, user_config)
     if functions.RETRY in chosen:
         iam.ensure_retry_invoker(gcloud, config)
+    owner.ensure_owner_account(gcloud, config, chosen, pins[names.REGISTRATION_SECRET])
     alerts.ensure_alerts(gcloud, config, [*functions.PER_ENDPOINT, functions.ROUTER])
     alerts.ensure_budget(gcloud, config)
     health, capture = verify.print_urls(gcloud, config)

@@ -21,6 +21,8 @@ PATHS = {e.entry_point.replace("_", "-"): e.path for e in ENDPOINTS if e.entry_p
 ALL = (*PER_ENDPOINT, ROUTER, RETRY)
 # bcrypt is CPU-bound and CPU grows with memory: 512Mi halves its latency.
 LARGE = {"register", "login", ROUTER}
+# The functions that serve register, and so get REGISTRATION_CODE (the router serves every path).
+REGISTERS = ("register", ROUTER)
 
 
 def entry_point(name: str) -> str:
@@ -33,6 +35,11 @@ def needs_key(name: str) -> bool:
     return entry_point(name) in NEEDS_JWT
 
 
+def registers(name: str) -> bool:
+    """Whether the function creates accounts (and so gets REGISTRATION_CODE)."""
+    return name in REGISTERS
+
+
 def selected(settings: Settings) -> list[str]:
     """The functions this run deploys, in deployment order."""
     if settings.only:
@@ -40,8 +47,11 @@ def selected(settings: Settings) -> list[str]:
     return [ROUTER, RETRY] if settings.single_url else [*PER_ENDPOINT, RETRY]
 
 
-def deploy_args(settings: Settings, name: str, secret_version: str) -> list[str]:
-    """The `gcloud functions deploy` arguments of one function, sized for a $0 single-user budget."""
+def deploy_args(settings: Settings, name: str, pins: dict[str, str]) -> list[str]:
+    """The `gcloud functions deploy` arguments of one function, sized for a $0 single-user budget.
+
+    PINS: the version number of each secret (secret.ensure_secrets).
+    """
     project, region = settings.project, settings.region
     account = names.keyed_account(project) if needs_key(name) else names.plain_account(project)
     args = [
@@ -66,19 +76,22 @@ def deploy_args(settings: Settings, name: str, secret_version: str) -> list[str]
     # "^|^" makes "|" the separator, so values may contain commas (gcloud topic escaping).
     args += [f"--memory={memory}", f"--timeout={timeout}", "--min-instances=0", f"--max-instances={max_instances}",
              "--set-env-vars=^|^" + "|".join(env)]  # fmt: skip
-    if needs_key(name):
-        args.append(f"--set-secrets=JWT_SECRET_KEY={names.SECRET}:{secret_version}")
+    secrets = [f"JWT_SECRET_KEY={names.SECRET}:{pins[names.SECRET]}"] if needs_key(name) else []
+    if registers(name):
+        secrets.append(f"REGISTRATION_CODE={names.REGISTRATION_SECRET}:{pins[names.REGISTRATION_SECRET]}")
+    if secrets:
+        args.append("--set-secrets=" + ",".join(secrets))
     return args
 
 
-def deploy(gcloud: Gcloud, settings: Settings, functions: list[str], secret_version: str, user_config: str) -> None:
+def deploy(gcloud: Gcloud, settings: Settings, functions: list[str], pins: dict[str, str], user_config: str) -> None:
     """Deploy the first function alone, then the rest at most settings.max_parallel at a time.
 
     A first deploy sets up what every deploy of the region shares (source buckets, service agents). A new
     project's Cloud Build pool runs only a few builds at once; queued ones expire ("EXPIRED"), so the pool
     is bounded. Each parallel gcloud gets a private copy of the configuration directory.
     """
-    commands = {name: gcloud.with_project(deploy_args(settings, name, secret_version)) for name in functions}
+    commands = {name: gcloud.with_project(deploy_args(settings, name, pins)) for name in functions}
     if gcloud.dry_run:
         for command in commands.values():
             gcloud.show(command)

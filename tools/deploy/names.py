@@ -10,10 +10,12 @@ TICK_JOB = "tweet-capture-retry-tick"
 TICK_SCHEDULE = "*/10 * * * *"
 TICK_TIME_ZONE = "Etc/UTC"
 SECRET = "tweet-capture-jwt-key"  # noqa: S105 - the secret's name, not its value
+# The one-time code that lets the deploy create the owner's account (register's REGISTRATION_CODE).
+REGISTRATION_SECRET = "registration-code"  # noqa: S105 - the secret's name, not its value
 DATABASE = "(default)"
 RUNTIME = "python313"
 GCF_REPOSITORY = "gcf-artifacts"
-# The functions that sign or verify tokens run as KEYED, which alone may read the key; health and
+# The functions that sign or verify tokens run as KEYED, which alone may read the secrets; health and
 # retry-queue run as PLAIN. Builds run as BUILD, not the Compute Engine default account, which new
 # projects (org policy iam.automaticIamGrantsForDefaultServiceAccounts) leave without a build's roles.
 KEYED = "tweet-capture-fn"
@@ -29,12 +31,12 @@ def account(name: str, project: str) -> str:
 
 
 def keyed_account(project: str) -> str:
-    """The account of the functions that hold the signing key."""
+    """The account of the functions that hold the signing key (and the registration code)."""
     return account(KEYED, project)
 
 
 def plain_account(project: str) -> str:
-    """The account of health and retry-queue, which cannot read the key."""
+    """The account of health and retry-queue, which can read neither secret."""
     return account(PLAIN, project)
 
 

@@ -14,12 +14,13 @@ Usage: ./deploy.sh --owner-email EMAIL [options]
 
 Creates (only when missing) the APIs, Firestore database (Native mode), TTL
 policies, composite indexes, daily backups, deny-all security rules, Pub/Sub
-topics, scheduler job, JWT secret, the functions' and the builds' service
-accounts and the build images' repository (gcf-artifacts, keeping the 2 most
-recent versions of each image), then deploys every function, prints the
-functions' URLs and the extension's configuration JSON (the JSON alone goes to
-stdout), and verifies the deployment (health, CORS preflight, a capture without
-token).
+topics, scheduler job, JWT secret, registration code, the functions' and the
+builds' service accounts and the build images' repository (gcf-artifacts,
+keeping the 2 most recent versions of each image), then deploys every function,
+creates the owner's account (password from TCA_PASSWORD or asked; registration
+is closed to everyone else from the start), prints the functions' URLs and the
+extension's configuration JSON (the JSON alone goes to stdout), and verifies the
+deployment (health, CORS preflight, a capture without token).
 
        ./deploy.sh --verify [--project ID] [--region R] [--extension-id ID]
        ./deploy.sh --verify --base-url URL | --health-url URL --capture-url URL
@@ -32,7 +33,8 @@ Options (each may also come from the environment variable in brackets):
                           (default: gcloud config get-value project)
   --region REGION         region of functions and scheduler [REGION]
                           (default: us-central1)
-  --owner-email EMAIL     the only e-mail allowed to register [OWNER_EMAIL] (required)
+  --owner-email EMAIL     the owner's e-mail: the one account, created by the deploy
+                          [OWNER_EMAIL] (required)
   --extension-id ID       Chrome extension id; pins ALLOWED_ORIGINS to it [EXTENSION_ID]
                           (default: any chrome-extension:// origin)
   --firestore-location L  location of a new Firestore database [FIRESTORE_LOCATION]
@@ -45,6 +47,7 @@ Options (each may also come from the environment variable in brackets):
   --parallel N            deploys in flight at once (default 3: a new project's
                           Cloud Build pool runs only a few builds at a time)
   --no-backups            do not schedule daily Firestore backups (kept 7 days)
+  --no-owner-account      do not create the owner's account (nor ask its password)
   --force-rules           replace live Firestore security rules that are neither
                           deny-all nor this project's own
   --alerts                also create alert policies mailing the owner (publish
@@ -82,6 +85,7 @@ SWITCHES = {
     "--alerts": "alerts",
     "--verify": "verify",
     "--no-backups": "no_backups",
+    "--no-owner-account": "no_owner_account",
     "--force-rules": "force_rules",
 }
 # URLs that --verify accepts: https, or plain http on loopback (a local `make dev`).
@@ -117,6 +121,7 @@ class Settings:
     alerts: bool = False
     verify: bool = False
     no_backups: bool = False
+    no_owner_account: bool = False
     force_rules: bool = False
     help: bool = False
 

@@ -81,7 +81,8 @@ def _uri(gcloud: Gcloud, settings: Settings, name: str) -> str | None:
                         "--format=value(serviceConfig.uri)")  # fmt: skip
 
 
-def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, dict, str]:
+def fetch(url: str, method: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, dict, str]:
+    """(status, lower-cased headers, body) of one request; status 0 and the error for a network failure."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - checked URL
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -95,7 +96,7 @@ def _fetch(url: str, method: str, headers: dict[str, str], body: bytes | None = 
 def check_once(health_url: str, capture_url: str, origin: str) -> list[str]:
     """The problems one pass of the three checks finds."""
     problems = []
-    status, _, body = _fetch(health_url, "GET", {})
+    status, _, body = fetch(health_url, "GET", {})
     services = {}
     with contextlib.suppress(ValueError, AttributeError):
         services = json.loads(body).get("services", {}) if status == 200 else {}
@@ -105,7 +106,7 @@ def check_once(health_url: str, capture_url: str, origin: str) -> list[str]:
         problems.append(f"health is not connected to both backends: {body.strip()[:160]}")
     preflight = {"Origin": origin, "Access-Control-Request-Method": "POST",
                  "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
-    status, headers, _ = _fetch(capture_url, "OPTIONS", preflight)
+    status, headers, _ = fetch(capture_url, "OPTIONS", preflight)
     allowed = {h.strip().lower() for h in headers.get("access-control-allow-headers", "").split(",")}
     if status not in (200, 204):
         problems.append(f"the capture preflight answered {status:03d}")
@@ -114,7 +115,7 @@ def check_once(health_url: str, capture_url: str, origin: str) -> list[str]:
     elif not {"authorization", "content-type"} <= allowed:
         problems.append(f"the capture preflight allows headers '{headers.get('access-control-allow-headers', '')}', "
                         "not authorization and content-type")  # fmt: skip
-    status, headers, _ = _fetch(capture_url, "POST", {"Origin": origin, "Content-Type": "application/json"}, b"{}")
+    status, headers, _ = fetch(capture_url, "POST", {"Origin": origin, "Content-Type": "application/json"}, b"{}")
     if status != 401:
         problems.append(f"a capture without a token answered {status:03d}, not 401")
     elif not headers.get("content-type", "").startswith("application/problem+json"):
