@@ -96,12 +96,12 @@ def main(argv: list[str]) -> int:
     try:
         config = settings.parse(argv)
         if config.help:
-            settings.print_usage()
+            settings.print_usage(functions.ALL)
             return 0
         settings.validate(config, functions.ALL)
     except settings.UsageError as error:
         say(f"deploy.sh: {error}", "")
-        settings.print_usage(sys.stderr)
+        settings.print_usage(functions.ALL, sys.stderr)
         return 2
     gcloud = Gcloud(config.project, dry_run=config.dry_run)
     work = Path(tempfile.mkdtemp(prefix="deploy."))

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 
 USAGE = """\
@@ -39,11 +40,10 @@ Options (each may also come from the environment variable in brackets):
                           (default: any chrome-extension:// origin)
   --firestore-location L  location of a new Firestore database [FIRESTORE_LOCATION]
                           (default: the region; it cannot be changed later)
-  --only NAME             (re)deploy just this function: health, register, login,
-                          refresh, logout, capture, capture-batch, lookup, list-tweets,
-                          unlike, api or retry-queue
+  --only NAME             (re)deploy just this function, one of:
+{functions}
   --single-url            deploy the one "api" router (paths /api/...) instead of
-                          one function per endpoint: one build instead of eleven
+                          one function per endpoint: two builds instead of {builds}
   --parallel N            deploys in flight at once (default 3: a new project's
                           Cloud Build pool runs only a few builds at a time)
   --no-backups            do not schedule daily Firestore backups (kept 7 days)
@@ -217,6 +217,8 @@ def validate(settings: Settings, function_names: tuple[str, ...]) -> None:
             raise UsageError(f"--only: unknown function '{settings.only}'")
 
 
-def print_usage(stream: object = sys.stdout) -> None:
-    """The usage text."""
-    print(USAGE, end="", file=stream)  # type: ignore[arg-type]
+def print_usage(function_names: tuple[str, ...], stream: object = sys.stdout) -> None:
+    """The usage text, naming the functions of the table."""
+    names = textwrap.fill(", ".join(function_names), width=80, initial_indent=" " * 26, subsequent_indent=" " * 26)
+    text = USAGE.format(functions=names, builds=len(function_names) - 1)
+    print(text, end="", file=stream)  # type: ignore[arg-type]
