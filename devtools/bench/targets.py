@@ -10,7 +10,7 @@ from shared.web.endpoints import BY_ENTRY_POINT
 
 COLD_TARGET_MS = 150.0  # a cold start may take this much longer than importing its client libraries
 # Which client libraries a function needs, for the import baseline its cold start is held to.
-NEEDS_PUBSUB = frozenset({"capture", "capture_batch", "unlike", "health", "retry_queue", "api"})
+NEEDS_PUBSUB = frozenset({"capture", "capture_batch", "unlike", "republish", "health", "retry_queue", "api"})
 
 
 def baseline_of(target: str) -> str:
@@ -50,7 +50,11 @@ def first_request(run: Run, target: str) -> RequestSpec:
         return RequestSpec.json_post({"tweetIds": [tweet_body()["tweetId"]]}, 200, token=tokens.access_token)
     if target == "unlike":  # a tweet never captured: a 404 that has gone through token, body and Firestore
         return RequestSpec.json_post({"tweetId": tweet_body()["tweetId"]}, 404, token=tokens.access_token)
-    if target == "list_tweets":
+    if target == "republish":  # a tweet never captured: absent, after token, body, budgets and one read
+        return RequestSpec.json_post({"tweetIds": [tweet_body()["tweetId"]]}, 200, token=tokens.access_token)
+    if target == "queue_retry":
+        return RequestSpec.json_post({}, 200, token=tokens.access_token)
+    if target in {"list_tweets", "queue_status"}:
         auth = {"Origin": ORIGIN, "Authorization": f"Bearer {tokens.access_token}"}
         return RequestSpec("GET", "/?limit=10", auth, "", 200, {})
     if target == "health":
