@@ -83,36 +83,36 @@ def _email_tag(email: str, settings: Settings) -> str:
     return hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 
-def _may_register(email: str, code: str | None, settings: Settings) -> bool:
-    allowed = settings.allowed_emails
-    if allowed is not None and email not in {normalize_email(entry) for entry in allowed}:
-        return False
-    expected = settings.registration_code.strip()
-    return not expected or (code is not None and hmac.compare_digest(code.encode(), expected.encode()))
-
-
 def register(db: Any, email: str, password: str, settings: Settings, now: datetime, code: str | None = None) -> Grant:
     """Create a user and its first session.
 
     Open (no REGISTRATION_CODE, no ALLOWED_EMAILS): EmailTaken for a registered e-mail.
-    Closed: the code is spent by the first registration that presents it, and every
-    refusal (wrong or spent code, e-mail not allowed, e-mail taken) is the same 403 after
-    the same bcrypt hash, so neither time nor body tells which e-mail is the owner's.
+    Closed: every refusal is the same 403 body. A wrong or missing code is refused
+    first, without bcrypt or Firestore: it is answered before any e-mail is looked at,
+    so it tells nothing about one. Past the code (or with ALLOWED_EMAILS alone), an
+    e-mail not allowed, an e-mail taken and a spent code each cost the one bcrypt hash
+    a registration costs: a spent code is known only when the commit that would spend
+    it fails, so it looks like a taken e-mail, and neither time nor body tells which
+    e-mail is the owner's.
     """
     from google.api_core.exceptions import Conflict
     from google.cloud import firestore
 
-    closed = bool(settings.registration_code.strip()) or settings.allowed_emails is not None
-    if not _may_register(email, code, settings):
+    expected = settings.registration_code.strip()
+    if expected and (code is None or not hmac.compare_digest(code.encode(), expected.encode())):
+        raise errors.Forbidden(_REGISTRATION_REFUSED)
+    allowed = settings.allowed_emails
+    closed = bool(expected) or allowed is not None
+    if allowed is not None and email not in {normalize_email(entry) for entry in allowed}:
         passwords.hash_password(password, settings.bcrypt_rounds)  # a refusal costs what a registration costs
         raise errors.Forbidden(_REGISTRATION_REFUSED)
     user_id = tokens.new_session_id()
     session_id = tokens.new_session_id()
     session, refresh_token = _session_document(user_id, session_id, settings, now)
     batch = db.batch()
-    if settings.registration_code.strip():
+    if expected:
         batch.create(
-            db.collection(REGISTRATION_CODES).document(key_digest(settings.registration_code.strip())),
+            db.collection(REGISTRATION_CODES).document(key_digest(expected)),
             {"userId": user_id, "usedAt": firestore.SERVER_TIMESTAMP},
         )
     batch.create(
