@@ -52,13 +52,6 @@ def cached_health(
         return _cached[2]
 
 
-def forget_cached_health() -> None:
-    """Drop the cached answer (tests start each case from a fresh instance's state)."""
-    global _cached
-    with _cache_lock:
-        _cached = None
-
-
 def check_health(
     firestore: LazyClient[Any], publisher: LazyClient[Any], topic_path: str
 ) -> tuple[bool, dict[str, Any]]:

@@ -17,7 +17,7 @@ from tests.support import JWT_KEY, PROJECT, Emulators, start_emulators
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env() -> Iterator[None]:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts from the same known configuration, and its changes to os.environ end with it.
 
     A snapshot restored afterwards, as functions-framework's own test suite does,
@@ -29,8 +29,9 @@ def _isolated_env() -> Iterator[None]:
     os.environ.update(GCP_PROJECT_ID=PROJECT, JWT_SECRET_KEY=JWT_KEY, BCRYPT_ROUNDS="4")
     config.get_settings.cache_clear()
     # What an instance keeps in memory starts afresh too: the per-address counts and the health answer.
-    throttle.reset()
-    health.forget_cached_health()
+    monkeypatch.setattr(throttle, "_window", 0)
+    monkeypatch.setattr(throttle, "_counts", {})
+    monkeypatch.setattr(health, "_cached", None)
     try:
         yield
     finally:

@@ -1,4 +1,4 @@
-"""The client's address as the platform's front end reports it, and its rate-limit bucket.
+"""The client's address as the platform's front end reports it, and the networks its limits count.
 
 Google's front end appends the address of the peer it accepted the connection from
 to `X-Forwarded-For`, after whatever the client itself put there ("Request Headers
@@ -50,17 +50,9 @@ def client_address(forwarded_for: str | None, remote_addr: str | None, hops: int
     return str(peer) if peer is not None else UNKNOWN
 
 
-def address_bucket(address: str) -> str:
-    """The rate-limit subject of an address: itself for IPv4, its /64 network for IPv6.
-
-    One IPv6 subscriber usually holds a whole /64; counting each of its addresses
-    apart would hand an attacker 2**64 fresh budgets.
-    """
-    return address_networks(address)[0]
-
-
-# The IPv6 networks an address is counted in, narrowest first: a subscriber's /64, and the /56 and /48
-# that a home, an office or a rented server usually holds whole (RFC 6177).
+# The IPv6 networks an address is counted in, narrowest first: a subscriber's /64 (counting each of its
+# addresses apart would hand one subscriber 2**64 fresh budgets), and the /56 and /48 that a home, an
+# office or a rented server usually holds whole (RFC 6177).
 IPV6_PREFIXES = (64, 56, 48)
 
 

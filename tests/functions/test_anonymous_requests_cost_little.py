@@ -38,6 +38,21 @@ def test_unauthenticated_endpoints_are_limited_per_address(setenv: Any, target: 
     assert client.post("/", json=body, headers={"X-Forwarded-For": "203.0.113.6"}).status_code != 429
 
 
+def test_one_ipv6_48_shares_four_times_the_limit_among_its_64s(setenv: Any) -> None:
+    """Each fresh /64 is a new address, but its /56 allows 2x and its /48 4x the limit: a /48 is not 65,536 budgets."""
+    setenv(AUTH_RATE_LIMIT_PER_MINUTE="1")
+    client = function_client("refresh")
+
+    def status(address: str) -> int:
+        return client.post("/", json={"refreshToken": "x"}, headers={"X-Forwarded-For": address}).status_code
+
+    # Two /64s of one /56 fill it; a third /64 there is refused although it never asked before.
+    assert [status(f"2001:db8:1:{i}::1") for i in range(3)] == [401, 401, 429]
+    # The /48 takes two more from fresh /56s, then refuses every /64 in it; another /48 passes.
+    assert [status(f"2001:db8:1:{i}00::1") for i in range(1, 5)] == [401, 401, 429, 429]
+    assert status("2001:db8:2::1") == 401
+
+
 @pytest.fixture(name="no_firestore")
 def _no_firestore(setenv: Any) -> Iterator[None]:
     """Point this instance at a Firestore that is not there: any call would end in a 503."""

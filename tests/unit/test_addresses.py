@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.accounts.addresses import UNKNOWN, address_bucket, client_address
+from shared.accounts.addresses import UNKNOWN, address_networks, client_address
 
 
 @pytest.mark.parametrize(
@@ -44,10 +44,10 @@ def test_no_header_or_zero_hops_takes_the_socket_peer() -> None:
     assert client_address(None, "not an address", 1) == UNKNOWN
 
 
-def test_ipv6_addresses_are_bucketed_by_their_64() -> None:
-    """Addresses in one /64 share a bucket; the next /64 is another; IPv4 buckets are single addresses."""
-    same = {address_bucket("2001:db8:1:2::1"), address_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff")}
-    assert same == {"2001:db8:1:2::/64"}
-    assert address_bucket("2001:db8:1:3::1") != address_bucket("2001:db8:1:2::1")
-    assert address_bucket("203.0.113.7") == "203.0.113.7" != address_bucket("203.0.113.8")
-    assert address_bucket(UNKNOWN) == UNKNOWN
+def test_ipv6_addresses_count_by_their_64_56_and_48() -> None:
+    """Addresses in one /64 share its networks, narrowest first; the next /64 is another; IPv4 is one address."""
+    same = {tuple(address_networks(a)) for a in ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff")}
+    assert same == {("2001:db8:1:2::/64", "2001:db8:1::/56", "2001:db8:1::/48")}
+    assert address_networks("2001:db8:1:3::1")[0] != address_networks("2001:db8:1:2::1")[0]
+    assert address_networks("203.0.113.7") == ["203.0.113.7"] != address_networks("203.0.113.8")
+    assert address_networks(UNKNOWN) == [UNKNOWN]
