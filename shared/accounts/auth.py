@@ -164,6 +164,7 @@ def login(db: Any, email: str, password: str, address: str, settings: Settings, 
     user = found[0] if found else None
     stored_hash = user.get("passwordHash") if user is not None else None
     if not passwords.check_password(password, stored_hash or None, settings.bcrypt_rounds):
+        attempt.failed(db, now)
         log(
             "WARNING", "login failed", event="login.failed", clientAddress=address, emailTag=_email_tag(email, settings)
         )

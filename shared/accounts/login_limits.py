@@ -18,7 +18,9 @@ attempt writes nothing and runs no bcrypt check. An admitted attempt is reserved
 every counter in one commit before the password is checked, and the commit's results
 say whether parallel attempts took the places it saw free (then it is given back and
 refused, still without bcrypt): parallel logins cannot exceed the limit. A failure
-keeps its reservation; a success gives it back.
+keeps its reservation and then stamps its time as the counters' `lastFailureAt`, which
+the waits run from; a success gives its reservation back and stamps nothing, so it
+never restarts a wait.
 """
 
 from __future__ import annotations
@@ -92,6 +94,13 @@ class Attempt:
         for window in self.windows:
             counters.add(db, batch, window, -1)
 
+    def failed(self, db: Any, now: datetime) -> None:
+        """Record that the attempt failed at `now`: the next attempts' waits run from it (its count stays)."""
+        batch = db.batch()
+        for window in self.windows:
+            batch.set(counters.counter(db, window), {"lastFailureAt": now}, merge=True)
+        batch.commit(**bounded())
+
 
 def reserve_attempt(db: Any, email: str, address: str, now: datetime) -> Attempt:
     """Count one attempt before its password is checked; 429 with Retry-After, writing nothing, when refused."""
@@ -112,14 +121,15 @@ def reserve_attempt(db: Any, email: str, address: str, now: datetime) -> Attempt
         )
     batch = db.batch()
     for limit in limits:
-        counters.add(db, batch, limit.window, lastFailureAt=now)
+        counters.add(db, batch, limit.window)
     totals = counters.new_totals(batch.commit(**bounded()))
     attempt = Attempt(tuple(limit.window for limit in limits))
-    # Attempts before this one that were not there when it read: it took a place it was not given.
+    # More attempts before this one than when it read: it took a place it was not given. Fewer (a
+    # success gave its place back meanwhile) overtook nobody.
     overtaken = [
         failure_delay(total - 1, limit.free, limit.max_delay)
         for limit, count, total, on in zip(limits, seen, totals, applies, strict=True)
-        if on and total - 1 != count and total - 1 >= limit.free
+        if on and total - 1 > count and total - 1 >= limit.free
     ]
     if overtaken:
         give_back = db.batch()

@@ -17,7 +17,7 @@ from tests.support import function_client, register, tweet_body
 DOCUMENTED = {
     "register": (0, 3, 0),
     "login (success)": (3, 5, 0),
-    "login (wrong password)": (3, 2, 0),
+    "login (wrong password)": (3, 4, 0),
     "refresh (rotation on)": (2, 1, 0),
     "refresh (rotation off)": (2, 1, 0),
     "logout": (1, 1, 0),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shared import counters
 from shared.accounts import login_limits
 from tests.support import STRONG_PASSWORD, attempt_login, function_client, login_window_start, new_email, register
 
@@ -129,3 +130,45 @@ def test_the_address_bucket_is_what_the_front_end_saw(
     statuses = [_post(client, new_email(), WRONG, spelling).status_code for spelling in spellings]
     assert statuses == [401] * 5 + [429]
     assert _post(client, new_email(), WRONG, elsewhere).status_code == 401
+
+
+def test_a_success_does_not_restart_the_wait_of_its_network_or_email(db: Any) -> None:
+    """After 5 failures, a success 1 s later leaves lastFailureAt at the last failure: a second login at once is 200."""
+    email = new_email()
+    register(email=email)
+    address = "203.0.113.71"
+    now = login_window_start()
+    for _ in range(login_limits.ADDRESS_FREE_FAILURES):
+        assert attempt_login(db, email, WRONG, address, now)[0] == 401
+    later = now + timedelta(seconds=1)  # the 1 s wait after the 5th failure is over
+    assert attempt_login(db, email, STRONG_PASSWORD, address, later) == (200, None)
+    assert attempt_login(db, email, STRONG_PASSWORD, address, later) == (200, None)
+    windows = [
+        counters.window(prefix, subject, now, login_limits.LOGIN_WINDOW_SECONDS)
+        for prefix, subject in (("login-ip", address), ("login-email", email))
+    ]
+    stored = [counters.counter(db, window).get().to_dict() for window in windows]
+    assert [(doc["count"], doc["lastFailureAt"]) for doc in stored] == [(5, now), (5, now)]
+
+
+def test_a_give_back_meanwhile_is_not_an_overtaking(db: Any, monkeypatch: Any) -> None:
+    """A success giving its place back between an attempt's read and its reservation does not make it a 429."""
+    email = new_email()
+    register(email=email)
+    address = "203.0.113.72"
+    now = login_window_start()
+    network = counters.window("login-ip", address, now, login_limits.LOGIN_WINDOW_SECONDS)
+    batch = db.batch()  # 5 failures long ago, and one attempt in flight
+    counters.add(db, batch, network, login_limits.ADDRESS_FREE_FAILURES + 1, lastFailureAt=now - timedelta(minutes=1))
+    batch.commit()
+    real_read = counters.read
+
+    def read_then_the_other_attempt_succeeds(db: Any, windows: list[Any]) -> list[Any]:
+        snapshots = real_read(db, windows)
+        give_back = db.batch()
+        login_limits.Attempt((network,)).give_back(db, give_back)
+        give_back.commit()
+        return snapshots
+
+    monkeypatch.setattr(counters, "read", read_then_the_other_attempt_succeeds)
+    assert attempt_login(db, email, STRONG_PASSWORD, address, now) == (200, None)
