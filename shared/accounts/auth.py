@@ -173,6 +173,8 @@ def login(db: Any, email: str, password: str, address: str, settings: Settings, 
     attempt.give_back(db, batch)
     if user.get("isActive") is False:
         batch.commit(**bounded())
+        log("WARNING", "login refused", event="login.refused", userId=user.id, clientAddress=address,
+            reason="account disabled")  # fmt: skip
         raise errors.Forbidden("This account is disabled.")
     if passwords.cost_of(stored_hash) != settings.bcrypt_rounds:
         batch.update(user.reference, {"passwordHash": passwords.hash_password(password, settings.bcrypt_rounds)})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shared.accounts import login_limits
-from shared.db import SESSIONS
+from shared.db import SESSIONS, USERS
 from shared.logs import JsonFormatter, get_logger
 from tests.support import STRONG_PASSWORD, function_client, new_email, register
 
@@ -76,3 +76,18 @@ def test_every_account_event_logs_one_line_without_secrets(audit: Any, db: Any) 
     secrets = [STRONG_PASSWORD, WRONG, email, second, *(u[k] for u in (user, other, third) for k in ("refreshToken",
                "accessToken"))]  # fmt: skip
     assert [secret for secret in secrets if secret in written] == []
+
+
+def test_refusals_before_and_after_the_password_check_are_audited(audit: Any, db: Any, setenv: Any) -> None:
+    """The per-address limit logs login.limited (address only); a disabled account's right password, login.refused."""
+    email = new_email()
+    user = register(email=email)
+    db.collection(USERS).document(user["userId"]).update({"isActive": False})
+    refused = audit(_post("login", {"email": email, "password": STRONG_PASSWORD}))
+    assert [(line["event"], line["userId"], line["clientAddress"]) for line in refused] == [
+        ("login.refused", user["userId"], ADDRESS)
+    ]
+    setenv(AUTH_RATE_LIMIT_PER_MINUTE="1")  # this address has made its one request of the minute
+    limited = audit(_post("login", {"email": email, "password": STRONG_PASSWORD}))
+    assert [(line["event"], line["clientAddress"]) for line in limited] == [("login.limited", ADDRESS)]
+    assert "emailTag" not in limited[0] and email not in json.dumps(limited)
