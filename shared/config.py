@@ -183,8 +183,7 @@ SETTINGS: tuple[Setting, ...] = (
         "daily_read_limit",
         int,
         200_000,
-        "Documents a user may read per UTC day through the same requests: caps what a stolen token can cost in "
-        "reads.",
+        "Documents a user may read per UTC day through the same requests: caps what a stolen token can cost in reads.",
         1,
         100_000_000,
     ),
@@ -193,8 +192,9 @@ SETTINGS: tuple[Setting, ...] = (
         "auth_rate_limit_per_minute",
         int,
         60,
-        "Requests per client address (IPv4 address, IPv6 /64) per minute to register, login, refresh and "
-        "logout, counted in each instance's memory: refusing costs no Firestore operation.",
+        "Requests per client address (IPv4 address, IPv6 /64; its /56 and /48 get twice and four times as many) "
+        "per minute to register, login, refresh and logout, counted in each instance's memory: refusing costs "
+        "no Firestore operation.",
         1,
         100_000,
     ),
