@@ -72,7 +72,7 @@ def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[st
 
 def _cursor_mac(key: str, user_id: str, payload: bytes) -> bytes:
     """The cursor's 128-bit tag, under a key derived from the server key for cursors alone."""
-    from shared.accounts.tokens import derive_key
+    from shared.db import derive_key
 
     return hmac.new(derive_key(key, "listing-cursor"), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
 

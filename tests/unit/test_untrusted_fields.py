@@ -10,7 +10,7 @@ import json
 import pytest
 from marshmallow import ValidationError
 
-from shared.accounts import tokens
+from shared.db import derive_key
 from shared.tweets import likes
 from shared.tweets.schemas import TweetCapture
 
@@ -31,7 +31,7 @@ def test_a_cursor_signed_with_the_raw_jwt_key_is_refused() -> None:
 
 def test_derived_keys_differ_by_label_and_from_the_key() -> None:
     """Each purpose has its own key, none of them the server key."""
-    keys = {tokens.derive_key(KEY, label) for label in ("listing-cursor", "refresh-token", "audit-email")}
+    keys = {derive_key(KEY, label) for label in ("listing-cursor", "refresh-token", "audit-email")}
     assert len(keys) == 3 and KEY.encode() not in keys
 
 
