@@ -22,11 +22,13 @@ class OpCounter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercep
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.commit_sizes: list[int] = []  # the mutations of each commit, in order
 
     def reset(self) -> None:
         """Start counting from zero."""
         with self._lock:
             self.counts.clear()
+            self.commit_sizes.clear()
 
     def snapshot(self) -> dict[str, int]:
         """The counts so far: rpc:<Method>, reads, writes, deletes, failed_commits."""
@@ -47,6 +49,8 @@ class OpCounter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercep
             deletes = sum(1 for write in request.writes if write._pb.WhichOneof("operation") == "delete")
             if outcome.exception() is None:
                 self._add(writes=len(request.writes) - deletes, deletes=deletes)
+                with self._lock:
+                    self.commit_sizes.append(len(request.writes))
             else:
                 self._add(failed_commits=1)
         return outcome

@@ -7,7 +7,7 @@ import functions_framework
 
 from shared import clients
 from shared.config import get_settings
-from shared.tweets.budget import CaptureBudget, enforce_capture_limit
+from shared.tweets.budget import reserve, single_captures
 from shared.tweets.capture import capture_tweet
 from shared.tweets.publish import PubSubPublisher
 from shared.tweets.schemas import TweetCapture
@@ -25,7 +25,6 @@ def capture(request: flask.Request) -> flask.Response:
     tweet = load(_schema, read_json(request))
     now = datetime.now(UTC)
     db = clients.firestore_client()
-    budget = CaptureBudget("capture", settings.rate_limit_per_minute, settings.daily_capture_limit)
-    enforce_capture_limit(db, user_id, budget, now)
+    reserve(db, user_id, {single_captures(settings): 1}, now)
     publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     return json_response(capture_tweet(db, publisher, user_id, tweet, now).to_json())

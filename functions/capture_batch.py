@@ -8,7 +8,7 @@ import functions_framework
 from shared import clients
 from shared.config import get_settings
 from shared.tweets.batch import capture_batch as capture_items
-from shared.tweets.budget import CaptureBudget
+from shared.tweets.budget import batch_captures
 from shared.tweets.publish import PubSubPublisher
 from shared.tweets.schemas import CaptureBatch
 from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
@@ -25,7 +25,7 @@ def capture_batch(request: flask.Request) -> flask.Response:
     settings = get_settings()
     user_id = authenticated_user(request)
     items = load(_schema, read_json(request, _MAX_BODY_BYTES))["tweets"]
-    budget = CaptureBudget("capture-batch", settings.batch_rate_limit_per_minute, settings.daily_capture_limit)
+    budget = batch_captures(settings)
     publisher = PubSubPublisher.for_settings(clients.PUBLISHER, settings)
     report = capture_items(clients.firestore_client(), publisher, user_id, items, budget, datetime.now(UTC))
     headers = {"Retry-After": str(report.retry_after)} if report.retry_after else None

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, errors
+from shared import clients
 from shared.config import get_settings
 from shared.tweets import likes
-from shared.tweets.read_budget import ReadBudget, admit_read
+from shared.tweets.budget import reads, reserve
 from shared.tweets.schemas import ListQuery
 from shared.web.edge import authenticated_user, endpoint, json_response, load_query
 
@@ -23,14 +23,12 @@ def list_tweets(request: flask.Request) -> flask.Response:
     user_id = authenticated_user(request)
     query = load_query(_schema, request)
     key = settings.require_jwt_secret()
-    try:
-        cursor = likes.Cursor.decode(query["cursor"], user_id, key) if query["cursor"] else None
-    except likes.BadCursor:
-        problem = {"cursor": ["Not a cursor this listing gave you; start again without one."]}
-        raise errors.InvalidQuery(problem) from None
+    cursor = likes.Cursor.decode(query["cursor"], user_id, key, likes.Cursor.LISTING)
     db = clients.firestore_client()
-    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
-    reading = admit_read(db, user_id, query["limit"] + 1, budget, datetime.now(UTC))
+    budget = reads(settings)
+    reading = reserve(db, user_id, {budget: query["limit"] + 1}, datetime.now(UTC))
     items, following = likes.list_page(db, user_id, query["limit"], cursor)
-    reading.spend(db, len(items) + (following is not None))  # the page, and the one document that tells "more"
-    return json_response({"tweets": items, "nextCursor": following.encode(user_id, key) if following else None})
+    reading.keep(db, {budget: len(items) + (following is not None)})  # the page, and the one that tells "more"
+    return json_response(
+        {"tweets": items, "nextCursor": following.encode(user_id, key, likes.Cursor.LISTING) if following else None}
+    )

@@ -8,7 +8,7 @@ import functions_framework
 from shared import clients
 from shared.config import get_settings
 from shared.tweets import likes
-from shared.tweets.read_budget import ReadBudget, admit_read
+from shared.tweets.budget import reads, reserve
 from shared.tweets.schemas import LookupRequest
 from shared.web.edge import authenticated_user, endpoint, json_response, load, read_json
 
@@ -23,6 +23,5 @@ def lookup(request: flask.Request) -> flask.Response:
     user_id = authenticated_user(request)
     tweet_ids = list(dict.fromkeys(load(_schema, read_json(request))["tweetIds"]))
     db = clients.firestore_client()
-    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
-    admit_read(db, user_id, len(tweet_ids), budget, datetime.now(UTC)).spend(db, len(tweet_ids))
+    reserve(db, user_id, {reads(settings): len(tweet_ids)}, datetime.now(UTC))
     return json_response({"tweets": likes.lookup(db, user_id, tweet_ids)})

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import flask
 import functions_framework
 
-from shared import clients, errors
+from shared import clients
 from shared.config import get_settings
-from shared.tweets.likes import BadCursor, Cursor
+from shared.tweets.budget import reads, reserve
+from shared.tweets.likes import Cursor
 from shared.tweets.queue_items import queue_page
-from shared.tweets.read_budget import ReadBudget, admit_read
 from shared.tweets.schemas import QueueQuery
 from shared.web.edge import authenticated_user, endpoint, json_response, load_query
 
@@ -24,13 +24,12 @@ def queue_status(request: flask.Request) -> flask.Response:
     user_id = authenticated_user(request)
     query = load_query(_schema, request)
     key = settings.require_jwt_secret()
-    try:
-        cursor = Cursor.decode(query["cursor"], user_id, key) if query["cursor"] else None
-    except BadCursor:
-        raise errors.InvalidQuery({"cursor": ["Not a cursor this view gave you; start again without one."]}) from None
+    cursor = Cursor.decode(query["cursor"], user_id, key, Cursor.QUEUE)
     db = clients.firestore_client()
-    budget = ReadBudget(settings.read_limit_per_minute, settings.daily_read_limit)
-    reading = admit_read(db, user_id, query["limit"] + 1, budget, datetime.now(UTC))
+    budget = reads(settings)
+    reading = reserve(db, user_id, {budget: query["limit"] + 1}, datetime.now(UTC))
     items, following = queue_page(db, user_id, query["status"], query["limit"], cursor)
-    reading.spend(db, len(items) + (following is not None))  # the page, and the one document that tells "more"
-    return json_response({"items": items, "nextCursor": following.encode(user_id, key) if following else None})
+    reading.keep(db, {budget: len(items) + (following is not None)})  # the page, and the one that tells "more"
+    return json_response(
+        {"items": items, "nextCursor": following.encode(user_id, key, Cursor.QUEUE) if following else None}
+    )

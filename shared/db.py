@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import time
 from typing import Any
 
@@ -69,6 +70,15 @@ def bounded(deadline: float = CALL_DEADLINE_SECONDS) -> dict[str, Any]:
 def key_digest(value: str) -> str:
     """A document-id-safe digest of a value (e-mails, addresses) that may hold '/' or be long."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def derive_key(key: str, label: str) -> bytes:
+    """A key for one purpose, derived from the server key with a label (HMAC-SHA256, as HKDF's expand step).
+
+    The JWT key signs access tokens only; refresh tokens, listing cursors and audit
+    digests each use their own derived key, so no value made for one purpose verifies as another.
+    """
+    return hmac.new(key.encode(), f"tweet-capture-api/{label}".encode(), hashlib.sha256).digest()
 
 
 def dedup_key(user_id: str, tweet_id: str) -> str:

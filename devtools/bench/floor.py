@@ -20,7 +20,7 @@ BATCH_RATIO_TARGET = 1.3  # batch of 100 p50 / the raw outbox floor p50
 LOOKUP_RATIO_TARGET = 1.25  # lookup of 500 ids p50 / the raw batched read p50
 FLOOR_STEPS = ("ratelimit", "store", "publish", "settle")
 FLOOR_HOW = (
-    "shared.tweets.budget.enforce_capture_limit, shared.tweets.capture.store_captures, one Publish request "
+    "shared.tweets.budget.reserve, shared.tweets.capture.store_captures, one Publish request "
     "(PubSubPublisher.publish_all), one settle commit (WriteBatch) - called in the bench process"
 )
 BATCH_FLOOR_HOW = (
@@ -64,14 +64,14 @@ class Floor:
 
     def once(self) -> dict[str, float]:
         """Seconds of each step and of all four, for a fresh tweet."""
-        from shared.tweets.budget import CaptureBudget, enforce_capture_limit
+        from shared.tweets.budget import Budget, reserve
         from shared.tweets.capture import store_captures
 
         tweet = tweet_body()
         now = datetime.now(UTC)
-        budget = CaptureBudget("capture", self.rate_limit, 10**7)
+        budget = Budget("capture", self.rate_limit, "capture-day", 10**7, "The capture limit is reached.")
         t0 = time.perf_counter()
-        enforce_capture_limit(self.db, self.user_id, budget, now)
+        reserve(self.db, self.user_id, {budget: 1}, now)
         t1 = time.perf_counter()
         stored = store_captures(self.db, self.user_id, [tweet], now)
         if not stored:

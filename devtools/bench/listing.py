@@ -47,7 +47,7 @@ def over_http(run: Run) -> None:
         _fill(lambda body: exchange(connection, "POST", "/", token, body), count)
         fill_s = time.perf_counter() - started
     run.stop(filler)
-    lister = run.serve("list_tweets")
+    lister = run.serve("list_tweets", **GENEROUS)
     walls = []
     with contextlib.closing(connect(lister.port)) as connection:
         for _ in range(run.plan.listing_passes):

@@ -40,7 +40,7 @@ def measure(run: Run) -> None:
     token = account["accessToken"]
     ids = _seed(run, token, IDS // 2) + [tweet_id() for _ in range(IDS - IDS // 2)]
     random.shuffle(ids)
-    single_server, lookup_server = run.serve("capture", **GENEROUS), run.serve("lookup")
+    single_server, lookup_server = run.serve("capture", **GENEROUS), run.serve("lookup", **GENEROUS)
     single, looked = connect(single_server.port), connect(lookup_server.port)
     run.use_backends_in_process(DATABASE)
     db = clients.firestore_client()

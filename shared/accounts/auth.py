@@ -18,7 +18,7 @@ from shared import errors
 from shared.accounts import login_limits, passwords, tokens
 from shared.accounts.emails import normalize_email
 from shared.config import Settings
-from shared.db import EMAILS, MAX_CONFLICT_ROUNDS, SESSIONS, USERS, bounded, key_digest
+from shared.db import EMAILS, MAX_CONFLICT_ROUNDS, SESSIONS, USERS, bounded, derive_key, key_digest
 from shared.logs import log
 
 _INVALID_LOGIN = "Invalid email or password."
@@ -79,7 +79,7 @@ def _grant(user_id: str, settings: Settings, now: datetime, **extra: Any) -> Gra
 
 def _email_tag(email: str, settings: Settings) -> str:
     """A short keyed digest of an e-mail for the audit log: it links the failures at one account, names none."""
-    key = tokens.derive_key(settings.require_jwt_secret(), "audit-email")
+    key = derive_key(settings.require_jwt_secret(), "audit-email")
     return hmac.new(key, email.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from shared.db import derive_key
+
 ISSUER = AUDIENCE = "tweet-capture-api"
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "iat", "exp", "jti", "type", "iss", "aud"]
@@ -115,15 +117,6 @@ def was_issued(key: str, session_id: str, seed: str, generations: int, digest: s
         same_digest(digest, hash_refresh_token(session_token(key, session_id, seed, g)))
         for g in range(max(0, generations - MAX_GENERATIONS_CHECKED), generations)
     )
-
-
-def derive_key(key: str, label: str) -> bytes:
-    """A key for one purpose, derived from the server key with a label (HMAC-SHA256, as HKDF's expand step).
-
-    The JWT key signs access tokens only; refresh tokens, listing cursors and audit
-    digests each use their own derived key, so no value made for one purpose verifies as another.
-    """
-    return hmac.new(key.encode(), f"tweet-capture-api/{label}".encode(), hashlib.sha256).digest()
 
 
 def session_token(key: str, session_id: str, seed: str, generation: int) -> str:

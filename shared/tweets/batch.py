@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from shared.errors import field_errors
-from shared.tweets.budget import CaptureBudget, Grant, reserve_captures
+from shared.tweets.budget import Budget, reserve
 from shared.tweets.capture import capture_tweets
 from shared.tweets.publish import Publisher
 from shared.tweets.schemas import TweetCapture
@@ -62,7 +62,7 @@ def capture_batch(
     publisher: Publisher,
     user_id: str,
     items: Sequence[Any],
-    budget: CaptureBudget,
+    budget: Budget,
     now: datetime,
 ) -> BatchReport:
     """Capture the valid items of a batch: the first valid occurrence of each tweet id, within the budget."""
@@ -74,10 +74,11 @@ def capture_batch(
         elif tweet is not None:
             first[tweet["tweetId"]] = tweet
     distinct = list(first.values())
-    grant = reserve_captures(db, user_id, len(distinct), budget, now) if distinct else Grant(0)
-    accepted, refused = distinct[: grant.granted], {t["tweetId"] for t in distinct[grant.granted :]}
+    grant = reserve(db, user_id, {budget: len(distinct)}, now, fewer=True) if distinct else None
+    granted = grant.held[budget] if grant else 0
+    accepted, refused = distinct[:granted], {t["tweetId"] for t in distinct[granted:]}
     outcomes = capture_tweets(db, publisher, user_id, accepted, now) if accepted else {}
-    report = BatchReport(retry_after=grant.retry_after if refused else None)
+    report = BatchReport(retry_after=grant.retry_after if grant and refused else None)
     for tweet, result in checked:
         if tweet is not None and "status" not in result:
             tweet_id = tweet["tweetId"]

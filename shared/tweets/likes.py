@@ -53,58 +53,75 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Each distinct id's status and capture time for this user, in one batched read."""
+def captured(
+    db: Any, user_id: str, tweet_ids: Sequence[str], fields: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The user's tweet documents of these ids (only `fields`, when given), by id in request order: one batched read."""
     distinct = list(dict.fromkeys(tweet_ids))
     refs = [db.collection(TWEETS).document(dedup_key(user_id, tweet_id)) for tweet_id in distinct]
-    snapshots = db.get_all(refs, field_paths=_STATUS_FIELDS, **bounded())
-    found = {s.id: s.to_dict() for s in snapshots if s.exists}
-    answer = {}
-    for tweet_id, ref in zip(distinct, refs, strict=True):
-        tweet = found.get(ref.id)
-        answer[tweet_id] = (
-            {"status": status_of(tweet), "capturedAt": iso(tweet.get("createdAt"))}
-            if tweet is not None
-            else {"status": ABSENT, "capturedAt": None}
-        )
-    return answer
+    found = {s.id: s.to_dict() for s in db.get_all(refs, field_paths=fields, **bounded(10.0)) if s.exists}
+    return {tweet_id: found[ref.id] for tweet_id, ref in zip(distinct, refs, strict=True) if ref.id in found}
 
 
-def _cursor_mac(key: str, user_id: str, payload: bytes) -> bytes:
-    """The cursor's 128-bit tag, under a key derived from the server key for cursors alone."""
-    from shared.accounts.tokens import derive_key
+def lookup(db: Any, user_id: str, tweet_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each distinct id's status and capture time for this user, in one batched read."""
+    found = captured(db, user_id, tweet_ids, _STATUS_FIELDS)
+    absent = {"status": ABSENT, "capturedAt": None}
+    return {
+        tweet_id: {"status": status_of(tweet), "capturedAt": iso(tweet.get("createdAt"))}
+        if (tweet := found.get(tweet_id)) is not None
+        else absent
+        for tweet_id in dict.fromkeys(tweet_ids)
+    }
 
-    return hmac.new(derive_key(key, "listing-cursor"), user_id.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
 
+def _cursor_mac(key: str, purpose: str, user_id: str, payload: bytes) -> bytes:
+    """The cursor's 128-bit tag, under a key derived from the server key for this view's cursors alone."""
+    from shared.db import derive_key
 
-class BadCursor(Exception):
-    """A listing cursor that this server did not hand to this user."""
+    mac = hmac.new(derive_key(key, f"{purpose}-cursor"), user_id.encode() + b"\0" + payload, hashlib.sha256)
+    return mac.digest()[:16]
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page of the listing ends: the last capture's time and document id, signed for its user."""
+    """Where a page ends: the last document's time, place and id, signed for its user and its view.
+
+    Each view (`purpose`) signs its cursors with its own key: one view's cursor is a
+    400 at another, never a wrong page.
+    """
 
     created_at: str
     order: int
     doc_id: str
 
-    def encode(self, user_id: str, key: str) -> str:
+    LISTING = "listing"
+    QUEUE = "queue"
+    REPUBLISH = "republish"
+
+    def encode(self, user_id: str, key: str, purpose: str) -> str:
         """The opaque token a client sends back as `cursor`."""
         payload = json.dumps([self.created_at, self.order, self.doc_id], separators=(",", ":")).encode()
-        mac = _cursor_mac(key, user_id, payload)
+        mac = _cursor_mac(key, purpose, user_id, payload)
         return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str, user_id: str, key: str) -> Cursor:
-        """The cursor in `token`; BadCursor when it was tampered with or issued to another user."""
+    def decode(cls, token: str | None, user_id: str, key: str, purpose: str) -> Cursor | None:
+        """The cursor in `token` (None without one).
+
+        400 when this view did not hand it to this user (tampered with, another user's
+        or another view's): InvalidQuery, or ValidationFailed for republish's body.
+        """
+        if token is None:
+            return None
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
-            raise BadCursor from None
+            raw = b""
         mac, payload = raw[:16], raw[16:]
-        if len(mac) != 16 or not hmac.compare_digest(mac, _cursor_mac(key, user_id, payload)):
-            raise BadCursor
+        if len(mac) != 16 or not hmac.compare_digest(mac, _cursor_mac(key, purpose, user_id, payload)):
+            refused = errors.ValidationFailed if purpose == cls.REPUBLISH else errors.InvalidQuery
+            raise refused({"cursor": ["Not a cursor this view gave you; start again without one."]})
         created_at, order, doc_id = json.loads(payload)
         return cls(created_at, order, doc_id)
 

@@ -238,12 +238,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         needs_jwt=True,
         rate_limited=True,
         description=(
-            "By `tweetIds` (1 to 500), or every capture created at or after `since`, oldest first, 500 a call "
+            "By `tweetIds` (1 to 500), or every capture created at or after `since`, oldest first, up to 500 a call "
             "(send `nextCursor` back until it is null). Each capture's current event (`liked` with the stored "
             "tweet, or `unliked`) goes through the outbox again with its current `sequence` and the attribute "
-            '`replay: "true"`; a Pub/Sub outage queues it. They count against the batch capture budget, all or '
-            "none: 429 with Retry-After when they do not fit; the documents read (one per id, or a page of at most "
-            "501) count against the read budget. Ids this account never captured are `absent`."
+            '`replay: "true"`; a Pub/Sub outage queues it. They count against the batch capture budget and the '
+            "documents read (one per id, or a page of at most 501) against the read budget, reserved before "
+            "anything is read: by ids all or none (429 with Retry-After, nothing written); by `since` a page holds "
+            "what both budgets have room for. Ids this account never captured are `absent`."
         ),
         answers=_answers(s200=Answer("How many were published and queued, and the next cursor.", "RepublishResult")),
     ),

@@ -70,3 +70,34 @@ def test_the_read_budget_is_per_user(setenv: Any, counting: Counting) -> None:
     assert opscenarios.lookup(counting, first, ids).status == 200
     assert counting.post("lookup", {"tweetIds": ids}, 429, first).status == 429
     assert opscenarios.lookup(counting, second, ids).status == 200
+
+
+def test_a_republish_over_the_capture_budget_writes_nothing(setenv: Any, counting: Counting) -> None:
+    """Five batch captures a minute, three spent: a republish of those three ids is a 429 that reads only counters."""
+    setenv(BATCH_RATE_LIMIT_PER_MINUTE="5")
+    token = register()["accessToken"]
+    tweets = [tweet_body() for _ in range(3)]
+    assert opscenarios.batch(counting, token, tweets).status == 200
+    refused = counting.post("republish", {"tweetIds": [t["tweetId"] for t in tweets]}, 429, token)
+    assert refused.status == 429
+    assert (refused.reads, refused.writes, refused.deletes) == (4, 0, 0)  # the two budgets' counters
+
+
+def test_a_republish_by_date_with_no_capture_room_reads_no_capture(setenv: Any, counting: Counting) -> None:
+    """With the minute's batch captures spent, a republish by `since` is a 429 before it reads a capture."""
+    setenv(BATCH_RATE_LIMIT_PER_MINUTE="3")
+    token = register()["accessToken"]
+    assert opscenarios.batch(counting, token, [tweet_body() for _ in range(3)]).status == 200
+    refused = counting.post("republish", {"since": "2020-01-01T00:00:00Z"}, 429, token)
+    assert refused.status == 429
+    assert (refused.reads, refused.writes, refused.deletes) == (4, 0, 0)
+    assert refused.ops.get("rpc:RunQuery", 0) == 0
+
+
+def test_a_short_page_gives_back_the_reads_it_did_not_make(setenv: Any, counting: Counting) -> None:
+    """With 300 reads a day, pages of 100 over 5 captures cost what they read (at least 10): the budget lasts."""
+    setenv(DAILY_READ_LIMIT="300")
+    token = register()["accessToken"]
+    opscenarios.batch(counting, token, [tweet_body() for _ in range(5)])
+    statuses = [opscenarios.list_page(counting, token, 100).status for _ in range(5)]
+    assert statuses == [200] * 5  # each reserves 101 and keeps 10

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from devtools.opscenarios import Counting
 from devtools.samples import scheduler_tick
 from shared.db import QUEUE, TWEETS, dedup_key
 from shared.logs import get_logger
@@ -169,8 +170,34 @@ def test_republished_captures_count_against_the_capture_budget(
     assert _ok(_republish(user, {"tweetIds": ids[:1]}))["republished"] == 1  # one still fits: the refusal gave back
 
 
+def test_a_500_capture_page_is_committed_a_chunk_at_a_time(setenv: Callable[..., None]) -> None:
+    """500 captures republished: queue items go in commits of 100, each published and settled before the next."""
+    counting = Counting.start(function_client, setenv)
+    setenv(BATCH_RATE_LIMIT_PER_MINUTE="5000")
+    user = register()
+    tweets = [tweet_body() for _ in range(500)]
+    for start in range(0, len(tweets), 100):
+        _capture(user, tweets[start : start + 100])
+    case = counting.post("republish", {"tweetIds": [t["tweetId"] for t in tweets]}, 200, user["accessToken"])
+    assert case.body["republished"] == 500
+    # the budgets' four counters; then per chunk its 100 queue items, and its settle (the 100 items deleted)
+    assert counting.counter.commit_sizes == [4] + [100, 100] * 5
+
+
+def test_a_page_by_date_holds_what_the_capture_budget_has_room_for(
+    user: dict[str, Any], setenv: Callable[..., None]
+) -> None:
+    """With one batch capture a minute left, a republish by `since` sends one capture and hands a cursor, not a 429."""
+    tweets = [tweet_body() for _ in range(2)]
+    for tweet in tweets:
+        assert function_client("capture").post("/", json=tweet, headers=_auth(user)).status_code == 200
+    setenv(BATCH_RATE_LIMIT_PER_MINUTE="1")
+    answer = _ok(_republish(user, {"since": "2020-01-01T00:00:00Z"}))
+    assert answer["republished"] == 1 and answer["nextCursor"] is not None
+
+
 def _foreign_cursor() -> str:
-    return Cursor("2025-01-01T00:00:00Z", 0, "someone_1").encode("someone-else", JWT_KEY)
+    return Cursor("2025-01-01T00:00:00Z", 0, "someone_1").encode("someone-else", JWT_KEY, Cursor.REPUBLISH)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import json
 import pytest
 from marshmallow import ValidationError
 
-from shared.accounts import tokens
+from shared import errors
+from shared.db import derive_key
 from shared.tweets import likes
 from shared.tweets.schemas import TweetCapture
 
@@ -23,15 +24,15 @@ def test_a_cursor_signed_with_the_raw_jwt_key_is_refused() -> None:
     payload = json.dumps(["2025-01-01T00:00:00Z", 0, "u_1"], separators=(",", ":")).encode()
     mac = hmac.new(KEY.encode(), b"u\0" + payload, hashlib.sha256).digest()[:16]
     raw_key_cursor = base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
-    with pytest.raises(likes.BadCursor):
-        likes.Cursor.decode(raw_key_cursor, "u", KEY)
+    with pytest.raises(errors.InvalidQuery):
+        likes.Cursor.decode(raw_key_cursor, "u", KEY, likes.Cursor.LISTING)
     cursor = likes.Cursor("2025-01-01T00:00:00Z", 0, "u_1")
-    assert likes.Cursor.decode(cursor.encode("u", KEY), "u", KEY) == cursor
+    assert likes.Cursor.decode(cursor.encode("u", KEY, likes.Cursor.LISTING), "u", KEY, likes.Cursor.LISTING) == cursor
 
 
 def test_derived_keys_differ_by_label_and_from_the_key() -> None:
     """Each purpose has its own key, none of them the server key."""
-    keys = {tokens.derive_key(KEY, label) for label in ("listing-cursor", "refresh-token", "audit-email")}
+    keys = {derive_key(KEY, label) for label in ("listing-cursor", "refresh-token", "audit-email")}
     assert len(keys) == 3 and KEY.encode() not in keys
 
 
