@@ -226,7 +226,7 @@ def test_every_function_is_deployed_once_with_gen2_and_its_trigger(first_run: De
 def test_the_deployed_functions_are_the_declared_ones(first_run: DeployRun) -> None:
     """Per-function mode deploys every HTTP entry point of shared/web/endpoints.py but the router, plus retry-queue.
 
-    And exactly the functions whose endpoint declares needs_jwt get JWT_SECRET_KEY (issue 9: one source of truth).
+    And exactly the functions whose endpoint declares needs_jwt get JWT_SECRET_KEY: one source of truth.
     """
     deploys = first_run.deploys()
     assert {entry_point(name) for name in deploys} == (set(DECLARED_HTTP) - {"api"}) | {"retry_queue"}
