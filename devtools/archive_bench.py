@@ -25,6 +25,7 @@ from pathlib import Path
 
 import requests
 
+from devtools.bench.bulk import GENEROUS
 from devtools.emulators import start_pair
 from devtools.samples import new_email
 from devtools.server import ROOT, FunctionServer, server_env
@@ -35,13 +36,7 @@ PROJECT = "demo-archive-bench"
 TOPIC = "tweet-likes-raw"
 JWT_KEY = "bench-key-" + "b" * 40
 PASSWORD = "Correct-Horse-9"  # noqa: S105 - a throwaway account on the emulator
-UNTHROTTLED = {
-    "RATE_LIMIT_PER_MINUTE": "100000",
-    "BATCH_RATE_LIMIT_PER_MINUTE": "100000",
-    "DAILY_CAPTURE_LIMIT": "10000000",
-    "BCRYPT_ROUNDS": "4",
-    "LOG_LEVEL": "WARNING",
-}
+UNTHROTTLED = {**GENEROUS, "BCRYPT_ROUNDS": "4", "LOG_LEVEL": "WARNING"}
 
 
 @dataclass
