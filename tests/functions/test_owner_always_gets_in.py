@@ -87,23 +87,6 @@ def test_a_stranger_keeping_the_email_wait_alive_never_holds_the_owner(db: Any) 
         now += timedelta(seconds=1)
 
 
-def test_an_address_with_failures_of_its_own_meets_the_email_wait(db: Any) -> None:
-    """From the 100th failure at one e-mail, an address that has failed itself waits 1, 2, 4 ... 60 s."""
-    email = new_email()
-    register(email=email)
-    now = login_window_start()
-    for i in range(login_limits.EMAIL_FREE_FAILURES):
-        assert attempt_login(db, email, WRONG, f"198.18.{i // 4}.{i % 4 + 1}", now)[0] == 401
-    waits = []
-    for i in range(10):
-        status, retry_after = attempt_login(db, email, WRONG, "198.18.0.1", now)  # this address failed before
-        assert status == 429 and retry_after is not None
-        waits.append(retry_after)
-        now += timedelta(seconds=retry_after)
-        assert attempt_login(db, email, WRONG, f"198.19.0.{i + 1}", now)[0] == 401
-    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]
-
-
 def test_parallel_logins_from_one_address_cannot_pass_the_limit(db: Any, monkeypatch: Any) -> None:
     """An address one failure short of its block sends 10 guesses at once: one is checked, nine are 429."""
     _clear_of_window_end()
