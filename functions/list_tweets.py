@@ -8,7 +8,7 @@ import functions_framework
 from shared import clients
 from shared.config import get_settings
 from shared.tweets import likes
-from shared.tweets.budget import reads, reserve
+from shared.tweets.budget import read_page
 from shared.tweets.schemas import ListQuery
 from shared.web.edge import authenticated_user, endpoint, json_response, load_query
 
@@ -25,10 +25,14 @@ def list_tweets(request: flask.Request) -> flask.Response:
     key = settings.require_jwt_secret()
     cursor = likes.Cursor.decode(query["cursor"], user_id, key, likes.Cursor.LISTING)
     db = clients.firestore_client()
-    budget = reads(settings)
-    reading = reserve(db, user_id, {budget: query["limit"] + 1}, datetime.now(UTC))
-    items, following = likes.list_page(db, user_id, query["limit"], cursor)
-    reading.keep(db, {budget: len(items) + (following is not None)})  # the page, and the one that tells "more"
+    items, following = read_page(
+        db,
+        user_id,
+        settings,
+        query["limit"],
+        datetime.now(UTC),
+        lambda: likes.list_page(db, user_id, query["limit"], cursor),
+    )
     return json_response(
         {"tweets": items, "nextCursor": following.encode(user_id, key, likes.Cursor.LISTING) if following else None}
     )

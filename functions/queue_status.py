@@ -7,7 +7,7 @@ import functions_framework
 
 from shared import clients
 from shared.config import get_settings
-from shared.tweets.budget import reads, reserve
+from shared.tweets.budget import read_page
 from shared.tweets.likes import Cursor
 from shared.tweets.queue_items import queue_page
 from shared.tweets.schemas import QueueQuery
@@ -26,10 +26,14 @@ def queue_status(request: flask.Request) -> flask.Response:
     key = settings.require_jwt_secret()
     cursor = Cursor.decode(query["cursor"], user_id, key, Cursor.QUEUE)
     db = clients.firestore_client()
-    budget = reads(settings)
-    reading = reserve(db, user_id, {budget: query["limit"] + 1}, datetime.now(UTC))
-    items, following = queue_page(db, user_id, query["status"], query["limit"], cursor)
-    reading.keep(db, {budget: len(items) + (following is not None)})  # the page, and the one that tells "more"
+    items, following = read_page(
+        db,
+        user_id,
+        settings,
+        query["limit"],
+        datetime.now(UTC),
+        lambda: queue_page(db, user_id, query["status"], query["limit"], cursor),
+    )
     return json_response(
         {"items": items, "nextCursor": following.encode(user_id, key, Cursor.QUEUE) if following else None}
     )

@@ -14,10 +14,10 @@ what was used and parallel requests together never pass a limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from shared import counters, errors
 from shared.config import Settings
@@ -128,6 +128,24 @@ def reserve(db: Any, user_id: str, asks: Mapping[Budget, int], now: datetime, *,
         held = {budget: count - taken for budget, count in held.items()}
     short = {window: excess for window, excess in (over if cut else late).items() if excess > 0}
     return Reservation(user_id, now, held, _retry_after(short, now) if cut or taken else None)
+
+
+Next = TypeVar("Next")
+
+
+def read_page(
+    db: Any, user_id: str, settings: Settings, limit: int, now: datetime, read: Callable[[], tuple[list[Any], Next]]
+) -> tuple[list[Any], Next]:
+    """One page of up to `limit` documents, read by `read()` within the user's read budget.
+
+    `limit` + 1 are reserved (the page, and the one document that tells "more"), and
+    what the page did not read is given back.
+    """
+    budget = reads(settings)
+    reading = reserve(db, user_id, {budget: limit + 1}, now)
+    items, following = read()
+    reading.keep(db, {budget: len(items) + (following is not None)})
+    return items, following
 
 
 def _refused(
