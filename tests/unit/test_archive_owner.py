@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tools.archive.client import ApiError
+from tools.archive.client import Api, ApiError
 from tools.archive.owner import queue_items, queue_lines, republish_since, retry_failed, state_file
 
 
@@ -28,6 +28,8 @@ class FakeApi:
         """The next answer for PATH."""
         self.requests.append((path, query))
         return self._next(path), {}
+
+    pages = Api.pages  # the real paging, over the fake's get
 
     def _next(self, path: str) -> dict[str, Any]:
         answer = self.answers[path].pop(0)

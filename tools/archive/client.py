@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 USER_AGENT = "tweet-capture-archive/1.0"
@@ -118,6 +118,19 @@ class Api:
         if query:
             path += "?" + urllib.parse.urlencode(query)
         return self._authorized("GET", path, None)
+
+    def pages(self, path: str, field: str, query: dict[str, str | int]) -> Iterator[list[Any]]:
+        """Each page's `field` list of a paged GET, following `nextCursor` until it is null."""
+        cursor: str | None = None
+        while True:
+            answer, _headers = self.get(path, {**query, "cursor": cursor} if cursor else query)
+            page = answer.get(field)
+            if not isinstance(page, list):
+                raise ApiError(f"GET {path} answered no {field} list")
+            yield page
+            cursor = answer.get("nextCursor")
+            if not cursor:
+                return
 
     def _authorized(self, method: str, path: str, body: Any) -> tuple[dict[str, Any], dict[str, str]]:
         with self._session_lock:

@@ -47,15 +47,7 @@ def export_captures(
         like_js = files.enter_context(AtomicFile(like_js_path)) if like_js_path else None
         if like_js:
             like_js.write("window.YTD.like.part0 = [\n")
-        cursor: str | None = None
-        while True:
-            query: dict[str, str | int] = {"limit": PAGE_SIZE}
-            if cursor:
-                query["cursor"] = cursor
-            answer, _headers = api.get("/api/tweets", query)
-            items = answer.get("tweets")
-            if not isinstance(items, list):
-                raise ApiError("GET /api/tweets answered without a tweets list")
+        for items in api.pages("/api/tweets", "tweets", {"limit": PAGE_SIZE}):
             counts.pages += 1
             for item in items:
                 if not isinstance(item, dict) or not isinstance(item.get("tweetId"), str):
@@ -69,9 +61,6 @@ def export_captures(
                     )
                     counts.likes += 1
             progress.advance(len(items))
-            cursor = answer.get("nextCursor")
-            if not cursor:
-                break
         if like_js:
             like_js.write("\n]\n")
     progress.finish()

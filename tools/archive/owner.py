@@ -62,22 +62,8 @@ def republish_since(
 
 def queue_items(api: Api, status: str | None = None) -> list[dict[str, Any]]:
     """Every queue item of the user (in STATUS, when given), oldest first."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query: dict[str, str | int] = {"limit": QUEUE_PAGE}
-        if status:
-            query["status"] = status
-        if cursor:
-            query["cursor"] = cursor
-        answer, _headers = api.get("/api/queue", query)
-        page = answer.get("items")
-        if not isinstance(page, list):
-            raise ApiError("GET /api/queue answered without an items list")
-        items += page
-        cursor = answer.get("nextCursor")
-        if not cursor:
-            return items
+    query: dict[str, str | int] = {"limit": QUEUE_PAGE, **({"status": status} if status else {})}
+    return [item for page in api.pages("/api/queue", "items", query) for item in page]
 
 
 def queue_lines(items: list[dict[str, Any]]) -> list[str]:
